@@ -1,0 +1,1 @@
+"""CUDA C sources of minigen's GPU kernels, one file per op family (installed as minigen.kernels)."""

@@ -1,0 +1,1 @@
+"""Gradcheck cases: losses."""

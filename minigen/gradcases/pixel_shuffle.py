@@ -1,0 +1,1 @@
+"""Gradcheck cases: pixel_shuffle."""
