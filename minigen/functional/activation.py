@@ -1,1 +1,149 @@
-__all__ = []
+"""Activations: elementwise nonlinearities and the (log-)softmax over an axis.
+
+Parameters (slopes, alpha, beta) are turned into Python floats so that they
+never promote float32 data to float64.
+"""
+from ..backend import array_module
+from ..tensor import Function
+from .shape import _axis
+
+
+def _sigmoid(x):
+    """1 / (1 + e^-x) without overflow: with e = e^-|x|, 1/(1+e) for x >= 0 and e/(1+e) below."""
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dx = g [x > 0]."""
+    def forward(self, x):
+        self.positive = x > 0
+        return array_module(x).maximum(x, 0)
+
+    def backward(self, g):
+        return g * self.positive
+
+
+class LeakyReLU(Function):
+    """y = x for x > 0, s x otherwise (s = negative_slope);  dx = g (1 or s)."""
+    def forward(self, x):
+        self.positive = x > 0
+        return array_module(x).where(self.positive, x, x * self.negative_slope)
+
+    def backward(self, g):
+        return array_module(g).where(self.positive, g, g * self.negative_slope)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x);  dx = g y (1 - y)."""
+    def forward(self, x):
+        self.y = _sigmoid(x)
+        return self.y
+
+    def backward(self, g):
+        return g * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    """y = tanh x;  dx = g (1 - y^2)."""
+    def forward(self, x):
+        self.y = array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, g):
+        return g * (1 - self.y * self.y)
+
+
+class Softplus(Function):
+    """y = (1/b) log(1 + e^(b x)), evaluated as (log1p(e^-|bx|) + max(bx, 0)) / b;
+    y = x where b x > threshold (where the two agree to rounding).
+
+    dx = g sigmoid(b x)  (g where b x > threshold).
+    """
+    def forward(self, x):
+        xp = array_module(x)
+        z = x * self.beta
+        self.linear = z > self.threshold
+        y = (xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)) / self.beta
+        self.slope = xp.where(self.linear, 1, _sigmoid(z)).astype(x.dtype, copy=False)
+        return xp.where(self.linear, x, y)
+
+    def backward(self, g):
+        return g * self.slope
+
+
+class ELU(Function):
+    """y = x for x > 0, alpha (e^x - 1) otherwise (Clevert et al., 2016);
+    dx = g for x > 0, g (y + alpha) otherwise."""
+    def forward(self, x):
+        xp = array_module(x)
+        negative = self.alpha * xp.expm1(xp.minimum(x, 0))  # min: no overflow in the unused branch
+        self.slope = xp.where(x > 0, 1, negative + self.alpha).astype(x.dtype, copy=False)
+        return xp.where(x > 0, x, negative)
+
+    def backward(self, g):
+        return g * self.slope
+
+
+class Softmax(Function):
+    """y_i = e^(x_i - m) / sum_j e^(x_j - m) along ``axis`` (m = max x, for stability);
+    dx = y (g - sum_j g_j y_j)."""
+    def forward(self, x):
+        e = array_module(x).exp(x - x.max(axis=self.axis, keepdims=True))
+        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        return self.y
+
+    def backward(self, g):
+        return self.y * (g - (g * self.y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - m - log sum_j e^(x_j - m) along ``axis`` (m = max x);
+    dx = g - softmax(x) sum_j g_j, with softmax(x) = e^y."""
+    def forward(self, x):
+        xp = array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.y
+
+    def backward(self, g):
+        return g - array_module(g).exp(self.y) * g.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, negative_slope=float(negative_slope))
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """Smooth relu (1/beta) log(1 + e^(beta x)); linear where beta x > threshold."""
+    if beta <= 0:
+        raise ValueError(f"softplus: beta must be positive, not {beta}")
+    return Softplus.apply(x, beta=float(beta), threshold=float(threshold))
+
+
+def elu(x, alpha=1.0):
+    return ELU.apply(x, alpha=float(alpha))
+
+
+def softmax(x, axis=-1):
+    return Softmax.apply(x, axis=_axis(axis, x.ndim, "softmax"))
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax.apply(x, axis=_axis(axis, x.ndim, "log_softmax"))
+
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "softmax", "log_softmax"]
