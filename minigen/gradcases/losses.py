@@ -1,1 +1,91 @@
-"""Gradcheck cases: losses."""
+"""Gradcheck cases: losses (inputs kept away from the kinks of |.| and the clipping of bce_loss)."""
+from .. import losses as L
+from . import case, inputs
+
+
+def _apart(rng, shape, margin=0.1):
+    """x and y with |x - y| >= margin everywhere (no kink of |x - y|)."""
+    y = rng.standard_normal(shape)
+    d = rng.uniform(margin, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
+    return y + d, y
+
+
+@case("mse_loss/mean")
+def _(rng):
+    return L.mse_loss, inputs(rng.standard_normal((3, 4)), rng.standard_normal((3, 4)))
+
+
+@case("mse_loss/sum-none")
+def _(rng):
+    return (lambda x, y: (L.mse_loss(x, y, "sum"), L.mse_loss(x, y, "none"))), \
+        inputs(rng.standard_normal((2, 5)), rng.standard_normal((2, 5)))
+
+
+@case("l1_loss/mean")
+def _(rng):
+    return L.l1_loss, inputs(*_apart(rng, (3, 4)))
+
+
+@case("l1_loss/sum")
+def _(rng):
+    return (lambda x, y: L.l1_loss(x, y, "sum")), inputs(*_apart(rng, (2, 6)))
+
+
+@case("bce_loss/mean")
+def _(rng):
+    return L.bce_loss, inputs(rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4)))
+
+
+@case("bce_with_logits/mean")
+def _(rng):
+    return L.bce_with_logits, inputs(3 * rng.standard_normal((3, 4)), rng.uniform(0, 1, (3, 4)))
+
+
+@case("bce_with_logits/large-logits-none")
+def _(rng):
+    z = rng.uniform(20, 40, (2, 4)) * rng.choice([-1.0, 1.0], (2, 4))
+    return (lambda z, y: L.bce_with_logits(z, y, "none")), inputs(z, rng.uniform(0, 1, (2, 4)))
+
+
+@case("cross_entropy/2d")
+def _(rng):
+    target = rng.integers(0, 5, 4)
+    return (lambda z: L.cross_entropy(z, target)), inputs(2 * rng.standard_normal((4, 5)))
+
+
+@case("cross_entropy/4d-sum")
+def _(rng):
+    target = rng.integers(0, 3, (2, 2, 3))
+    return (lambda z: L.cross_entropy(z, target, "sum")), inputs(rng.standard_normal((2, 3, 2, 3)))
+
+
+@case("gram_matrix/johnson")
+def _(rng):
+    return L.gram_matrix, inputs(rng.standard_normal((2, 3, 2, 3)))
+
+
+@case("gram_matrix/gatys")
+def _(rng):
+    return (lambda x: L.gram_matrix(x, "gatys")), inputs(rng.standard_normal((1, 4, 3, 3)))
+
+
+@case("gram_matrix/raw-large")
+def _(rng):
+    return (lambda x: L.gram_matrix(x, None)), inputs(rng.standard_normal((2, 4, 5, 6)))
+
+
+@case("total_variation/beta2")
+def _(rng):
+    return L.total_variation, inputs(rng.standard_normal((2, 2, 3, 4)))
+
+
+@case("total_variation/beta1-none")
+def _(rng):
+    # Distinct random values: no neighbour difference sits at the kink 0.
+    return (lambda x: L.total_variation(x, beta=1, reduction="none")), inputs(rng.standard_normal((2, 1, 4, 5)))
+
+
+@case("total_variation/beta2-mean-large")
+def _(rng):
+    return (lambda x: L.total_variation(x, 2, "mean")), inputs(rng.standard_normal((3, 2, 5, 7)))
+

@@ -1,0 +1,215 @@
+"""Losses: pixel, classification, style (Gram) and smoothness (total variation).
+
+``reduction`` is 'mean' (average over all elements), 'sum' or 'none' (the
+elementwise or per-sample values) wherever a loss is a sum of terms.
+``target`` may be a Tensor or a raw array; it gets a gradient only if it is a
+Tensor that requires one.
+"""
+import numpy as np
+
+from . import functional as F
+from .backend import array_module, is_cupy, to_device
+from .tensor import Function, Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(values, reduction, name):
+    if reduction == "mean":
+        return F.mean(values)
+    if reduction == "sum":
+        return F.sum(values)
+    if reduction == "none":
+        return values
+    raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, not {reduction!r}")
+
+
+def _pair(input, target, name):
+    """input and target as tensors of one shape; a raw target takes input's dtype and device."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, not {type(input).__name__}")
+    if not isinstance(target, Tensor):
+        data = target if is_cupy(target) else np.asarray(target)
+        target = Tensor(to_device(data, input.device).astype(input.dtype, copy=False))
+    elif target.dtype.kind != "f":
+        target = Tensor(target.data.astype(input.dtype))  # integer labels: no gradient, input's dtype
+    if target.shape != input.shape:
+        raise ValueError(f"{name}: target shape {target.shape} differs from input shape {input.shape}")
+    return input, target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error:  l_i = (x_i - y_i)^2,  reduced by mean or sum."""
+    input, target = _pair(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error:  l_i = |x_i - y_i|  (gradient sign(x - y), 0 at ties)."""
+    input, target = _pair(input, target, "l1_loss")
+    return _reduce(F.abs(input - target), reduction, "l1_loss")
+
+
+def bce_loss(input, target, reduction="mean"):
+    """Binary cross-entropy of probabilities p in [0, 1] against targets y in [0, 1]:
+
+        l_i = -(y_i log p_i + (1 - y_i) log(1 - p_i))
+
+    p is clipped to [e, 1 - e] with e the dtype's machine epsilon, so p = 0 or 1
+    gives a large finite loss (|log e| ~ 16 in float32, 36 in float64) and a zero
+    gradient instead of inf/nan. Prefer bce_with_logits on logits: it is exact.
+    """
+    input, target = _pair(input, target, "bce_loss")
+    e = float(np.finfo(input.dtype).eps)
+    p = F.clamp(input, e, 1.0 - e)
+    return _reduce(-(target * F.log(p) + (1.0 - target) * F.log(1.0 - p)), reduction, "bce_loss")
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy of logits z against targets y, elementwise:
+
+        l = -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))
+          = max(z, 0) - z y + log(1 + e^-|z|)          (no overflow for any z)
+        dl/dz = sigmoid(z) - y,   dl/dy = -z
+    """
+    def forward(self, z, y):
+        xp = array_module(z)
+        self.z, self.y = z, y
+        return xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
+
+    def backward(self, g):
+        xp = array_module(g)
+        dz = None
+        if self.needs_input_grad[0]:
+            e = xp.exp(-xp.abs(self.z))  # sigmoid from e^-|z| <= 1: no overflow
+            dz = g * (xp.where(self.z >= 0, 1, e) / (1 + e) - self.y)
+        dy = -g * self.z if self.needs_input_grad[1] else None
+        return dz, dy
+
+
+def bce_with_logits(input, target, reduction="mean"):
+    """Binary cross-entropy on logits (the stable form; see BCEWithLogits)."""
+    input, target = _pair(input, target, "bce_with_logits")
+    return _reduce(BCEWithLogits.apply(input, target), reduction, "bce_with_logits")
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Softmax cross-entropy with integer class targets; classes on axis 1:
+
+        l_n = -log softmax(z_n)_{t_n} = logsumexp(z_n) - z_{n, t_n}
+
+    logits (N, C) or (N, C, d1, ...), target integers (N,) or (N, d1, ...) in
+    [0, C). 'mean' averages over all N * d1 * ... positions.
+    """
+    if not isinstance(logits, Tensor) or logits.ndim < 2:
+        raise ValueError(f"cross_entropy: logits must be a Tensor of shape (N, C, ...), got "
+                         f"{getattr(logits, 'shape', type(logits).__name__)}")
+    host = np.asarray(to_device(target.data if isinstance(target, Tensor) else target, "cpu"))
+    c = logits.shape[1]
+    want = logits.shape[:1] + logits.shape[2:]
+    if host.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold integer class indices, not {host.dtype}")
+    if host.shape != want:
+        raise ValueError(f"cross_entropy: target shape {host.shape} should be {want} for logits {logits.shape}")
+    if host.size and (host.min() < 0 or host.max() >= c):
+        raise ValueError(f"cross_entropy: target classes must lie in [0, {c}), got {host.min()}..{host.max()}")
+    # A one-hot mask picks z_{n, t_n}: an elementwise product, no scatter in backward.
+    onehot = np.moveaxis(np.eye(c, dtype=logits.dtype)[host], -1, 1)
+    picked = F.sum(logits * Tensor(to_device(onehot, logits.device)), axis=1)
+    return _reduce(F.logsumexp(logits, axis=1) - picked, reduction, "cross_entropy")
+
+
+# ---- style: Gram matrices --------------------------------------------------------------
+
+_GRAM_NORMS = ("johnson", "gatys", None)
+
+
+class Gram(Function):
+    """Gram matrix of each sample's features, with F the (C, M = H*W) feature matrix:
+
+        G_ij = s * sum_k F_ik F_jk,   i.e.  G = s F F^T,   dF = s (g + g^T) F
+    """
+    def forward(self, x):
+        n, c = x.shape[:2]
+        self.shape = x.shape
+        self.f = x.reshape(n, c, -1)
+        return self.scale * (self.f @ self.f.transpose(0, 2, 1))
+
+    def backward(self, g):
+        return (self.scale * ((g + g.transpose(0, 2, 1)) @ self.f)).reshape(self.shape)
+
+
+def gram_matrix(features, normalize="johnson"):
+    """Per-sample Gram matrices (N, C, C) of features (N, C, H, W); N_l = C filters, M_l = H*W positions.
+
+    normalize:
+      'johnson'  G / (C H W)   (Johnson et al. 2016), so style losses compare
+                 across layers and image sizes;
+      'gatys'    G / (2 N_l M_l), chosen so that
+                 mse_loss(gram(x), gram(a), reduction='sum')
+                 = 1/(4 N_l^2 M_l^2) sum_ij (G_ij - A_ij)^2 = E_l,
+                 the layer style loss of Gatys et al. (2015, eq. 4) on raw Grams;
+      None       the raw G = F F^T.
+    """
+    if not isinstance(features, Tensor) or features.ndim != 4:
+        raise ValueError(f"gram_matrix: features must be a Tensor (N, C, H, W), got "
+                         f"{getattr(features, 'shape', type(features).__name__)}")
+    if normalize not in _GRAM_NORMS:
+        raise ValueError(f"gram_matrix: normalize must be 'johnson', 'gatys' or None, not {normalize!r}")
+    c, m = features.shape[1], features.shape[2] * features.shape[3]
+    scale = {"johnson": 1.0 / (c * m), "gatys": 1.0 / (2 * c * m), None: 1.0}[normalize]
+    return Gram.apply(features, scale=scale)
+
+
+# ---- smoothness: total variation -----------------------------------------------------------
+
+class TotalVariation(Function):
+    """Total variation of each image x (C, H, W) of the batch, with neighbour differences
+    a = x[:, i+1, j] - x[:, i, j] (vertical) and b = x[:, i, j+1] - x[:, i, j] (horizontal):
+
+        TV_beta(x) = sum |a|^beta + sum |b|^beta,   beta in {1, 2}
+
+    d/dx: each difference d between x_p (minus) and x_q (plus) sends
+    beta |d|^(beta-1) sign(d) to x_q and its negative to x_p.
+    """
+    def forward(self, x):
+        self.shape = x.shape
+        a = x[:, :, 1:, :] - x[:, :, :-1, :]
+        b = x[:, :, :, 1:] - x[:, :, :, :-1]
+        self.a, self.b = a, b
+        if self.beta == 2:
+            return (a * a).sum(axis=(1, 2, 3)) + (b * b).sum(axis=(1, 2, 3))
+        xp = array_module(x)
+        return xp.abs(a).sum(axis=(1, 2, 3)) + xp.abs(b).sum(axis=(1, 2, 3))
+
+    def backward(self, g):
+        xp = array_module(g)
+        g = g.reshape(-1, 1, 1, 1)
+        ga, gb = (2 * g * self.a, 2 * g * self.b) if self.beta == 2 else (g * xp.sign(self.a), g * xp.sign(self.b))
+        dx = xp.zeros(self.shape, dtype=g.dtype)
+        dx[:, :, 1:, :] += ga
+        dx[:, :, :-1, :] -= ga
+        dx[:, :, :, 1:] += gb
+        dx[:, :, :, :-1] -= gb
+        return dx
+
+
+def total_variation(x, beta=2, reduction="sum"):
+    """Total variation TV_beta of images x (N, C, H, W) (see TotalVariation).
+
+    beta = 2: squared differences, the smoothness prior of Mahendran & Vedaldi
+    (2015) (their isotropic TV^beta equals this for beta = 2); beta = 1: absolute
+    differences (anisotropic TV, as in Johnson et al. 2016's regulariser).
+    reduction over the batch: 'sum' (default), 'mean' (per image) or 'none' (N,).
+    """
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        raise ValueError(f"total_variation: x must be a Tensor (N, C, H, W), got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    if beta not in (1, 2):
+        raise ValueError(f"total_variation: beta must be 1 or 2, not {beta!r}")
+    return _reduce(TotalVariation.apply(x, beta=beta), reduction, "total_variation")
+
+
+__all__ = ["mse_loss", "l1_loss", "bce_loss", "bce_with_logits", "cross_entropy", "gram_matrix",
+           "total_variation"]
