@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..data.images import save_image
+from ..io import atomic_write
 
 COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
 
@@ -103,8 +104,6 @@ class Gallery:
                 parts.append(f"<figure><img src='{html.escape(filename)}' alt='{html.escape(caption)}'>"
                              f"<figcaption>{html.escape(caption)}</figcaption></figure>")
         path = os.path.join(self.out_dir, "index.html")
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("\n".join(parts) + "\n")
-        os.replace(tmp, path)
+        with atomic_write(path) as f:
+            f.write(("\n".join(parts) + "\n").encode("utf-8"))
         return path
