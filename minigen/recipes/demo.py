@@ -22,9 +22,9 @@ def engine_section(gallery, device, seed, quick):
                     f"Three 3x3 convolutions with ReLU, trained for {steps} Adam steps to remove Gaussian "
                     f"noise (sigma 0.15) from procedural shapes. PSNR on 8 unseen images: noisy "
                     f"{psnr(noisy, clean):.2f} dB, denoised {psnr(out, clean):.2f} dB.")
-    gallery.image("engine_clean.png", image_grid(clean), "clean")
-    gallery.image("engine_noisy.png", image_grid(noisy), "noisy input")
-    gallery.image("engine_denoised.png", image_grid(out), "network output")
+    gallery.image("engine_clean.png", image_grid(clean), "clean", zoom=2)
+    gallery.image("engine_noisy.png", image_grid(noisy), "noisy input", zoom=2)
+    gallery.image("engine_denoised.png", image_grid(out), "network output", zoom=2)
     gallery.curves("engine_loss.png", {"mse": history}, "training loss (MSE, log scale)", title="denoiser loss")
 
 

@@ -81,8 +81,9 @@ class Gallery:
     def section(self, name, text):
         self.sections.append({"name": name, "text": text, "items": []})
 
-    def image(self, filename, array, caption):
-        """Add an HWC (or HW) image in [0, 1] to the current section."""
+    def image(self, filename, array, caption, zoom=1):
+        """Add an HWC (or HW) image in [0, 1] to the current section, enlarged ``zoom`` times (nearest)."""
+        array = np.repeat(np.repeat(np.asarray(array), zoom, axis=0), zoom, axis=1)
         save_image(os.path.join(self.out_dir, filename), array)
         self.sections[-1]["items"].append((filename, caption))
 

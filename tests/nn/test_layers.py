@@ -12,6 +12,7 @@ import minigen.functional as F
 from minigen import backend, nn
 from minigen import gradcases as G
 from minigen.nn import layers
+from minigen.reference import conv as RC
 from minigen.reference import norm as RN
 from minigen.reference import pixel_shuffle as RP
 from minigen.reference import pool as RPool
@@ -110,24 +111,6 @@ def test_linear(shape, dtype, device):
                                np.ones(shape[:-1] + (5,)).reshape(-1, 5).T @ xh.reshape(-1, 3), **TOL[dtype])
 
 
-def _conv_numpy(x, w, b, stride, padding, dilation, groups):
-    """Direct convolution, summing one shifted product per kernel tap (float64)."""
-    n, c, h, wd = x.shape
-    cout, cg, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    ow = (wd + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    y = np.zeros((n, cout, oh, ow))
-    og = cout // groups
-    for g in range(groups):
-        for i in range(kh):
-            for j in range(kw):
-                rows, cols = slice(i * dilation[0], None, stride[0]), slice(j * dilation[1], None, stride[1])
-                patch = xp[:, g * cg:(g + 1) * cg, rows, cols][:, :, :oh, :ow]
-                y[:, g * og:(g + 1) * og] += np.einsum("nchw,oc->nohw", patch, w[g * og:(g + 1) * og, :, i, j])
-    return y + b.reshape(1, -1, 1, 1)
-
-
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kw,shape", [
@@ -140,9 +123,8 @@ def test_conv2d(kw, shape, dtype, device):
     x = _x(shape, dtype, device, layout="transposed")
     y = layer(x)
     w, b = _params(layer)
-    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
-    want = _conv_numpy(x.numpy().astype(np.float64), w, b, pair(kw.get("stride", 1)), pair(kw.get("padding", 0)),
-                       pair(kw.get("dilation", 1)), kw.get("groups", 1))
+    want = RC.conv2d(x.numpy().astype(np.float64), w, b, kw.get("stride", 1), kw.get("padding", 0),
+                     kw.get("dilation", 1), kw.get("groups", 1))
     assert y.dtype == dtype
     np.testing.assert_allclose(y.numpy(), want, **TOL[dtype])
 
@@ -153,7 +135,7 @@ def test_conv2d_padding_modes(mode):
     x = _x((2, 2, 4, 5))
     w, b = _params(layer)
     padded = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (2, 2)), mode="reflect" if mode == "reflect" else "edge")
-    want = _conv_numpy(padded, w, b, (1, 1), (0, 0), (1, 1), 1)
+    want = RC.conv2d(padded, w, b)
     np.testing.assert_allclose(layer(x).numpy(), want, **TOL[np.float64])
 
 

@@ -24,3 +24,15 @@ def test_draw_curves_draws_lines_in_the_series_colours():
 def test_draw_curves_survives_nan_and_constant_series():
     img = draw_curves({"x": [float("nan"), 2.0, 2.0]}, log_y=False)
     assert img.size == (480, 300)
+
+
+def test_gallery_writes_zoomed_images_and_an_index(tmp_path):
+    from minigen.data.images import load_image
+    from minigen.recipes.gallery import Gallery
+    g = Gallery(str(tmp_path))
+    g.section("s", "text & <escaped>")
+    g.image("a.png", np.full((3, 4, 3), 0.5, np.float32), "grey", zoom=3)
+    path = g.write()
+    assert load_image(tmp_path / "a.png").shape == (9, 12, 3)
+    html = open(path).read()
+    assert "a.png" in html and "&lt;escaped&gt;" in html
