@@ -4,17 +4,17 @@ Every failure reaches the user as one line on stderr and a non-zero exit
 status; set MINIGEN_DEBUG=1 to see the traceback of an unexpected error.
 """
 import argparse
+import importlib
 import os
 import sys
 import time
 
 from . import __version__
 from .errors import MinigenError
+from .recipes.common import add_run_options, check_device
 
-
-def _common(p):
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to compute (default: cpu)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+# Method families whose recipe module adds its own commands with register(subparsers).
+COMMAND_MODULES = ()
 
 
 def cmd_gradcheck(args):
@@ -48,18 +48,10 @@ def cmd_demo(args):
     unknown = [s for s in args.only or [] if s not in SECTIONS]
     if unknown:
         raise MinigenError(f"unknown demo section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
-    _check_device(args.device)
+    check_device(args.device)
     path = run_demo(args.out, device=args.device, seed=args.seed, sections=args.only, quick=args.quick)
     print(f"wrote {path}")
     return 0
-
-
-def _check_device(device):
-    from . import backend
-    try:
-        backend.check_device(device)
-    except (ValueError, RuntimeError) as e:
-        raise MinigenError(str(e)) from None
 
 
 def build_parser():
@@ -79,8 +71,11 @@ def build_parser():
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     p.add_argument("--only", nargs="+", metavar="SECTION", help="run only these sections")
     p.add_argument("--quick", action="store_true", help="fewer steps (a smoke test)")
-    _common(p)
+    add_run_options(p)
     p.set_defaults(run=cmd_demo)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 

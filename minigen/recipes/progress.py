@@ -4,10 +4,13 @@ import time
 
 
 class Progress:
-    """Call ``update(step, **losses)`` every step; a line is printed every ``every`` steps."""
+    """Call ``update(step, **losses)`` every step; a line is printed every ``every`` steps.
 
-    def __init__(self, total, every=10, stream=None, label=""):
-        self.total, self.every, self.label = total, max(1, every), label
+    ``start`` is the step a resumed run begins after (for the rate and ETA).
+    """
+
+    def __init__(self, total, every=10, stream=None, label="", start=0):
+        self.total, self.every, self.label, self.first = total, max(1, every), label, start
         self.stream = stream if stream is not None else sys.stderr
         self.start = time.perf_counter()
 
@@ -15,7 +18,7 @@ class Progress:
         if step % self.every and step != self.total:
             return
         elapsed = time.perf_counter() - self.start
-        rate = step / elapsed if elapsed > 0 else float("inf")
+        rate = (step - self.first) / elapsed if elapsed > 0 else float("inf")
         eta = (self.total - step) / rate if rate > 0 else 0.0
         parts = " ".join(f"{k} {v:.4g}" for k, v in losses.items())
         self.stream.write(f"{self.label}step {step}/{self.total} {parts} | {rate:.1f} it/s, ETA {eta:.0f}s\n")

@@ -1,0 +1,101 @@
+"""The one training loop behind every ``minigen train-*`` command: progress
+line, checkpoints every N steps (atomic), ``--resume``, and a guard that
+stops on a non-finite loss and keeps the last good checkpoint.
+
+A checkpoint holds the model's state dict under ``model/<name>``, the
+optimiser's arrays under ``optim/<i>/<name>``, and in its JSON metadata the
+step, the caller's config (enough to rebuild the model), the loss history,
+the optimiser's scalars and the state of minigen's shared random generator.
+For a resumed run to repeat an uninterrupted one exactly, ``step_fn`` must
+draw its data from a generator seeded by (seed, step), not from one that
+carries state across steps.
+"""
+import math
+import os
+
+import numpy as np
+
+from .. import backend, io
+from ..errors import MinigenError
+from .progress import Progress
+
+
+def save_checkpoint(path, model, optimizer, step, config, history):
+    opt = optimizer.state_dict()
+    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    scalars = []
+    for i, s in enumerate(opt["state"]):
+        scalars.append({k: v for k, v in s.items() if isinstance(v, int)})
+        arrays.update({f"optim/{i}/{k}": v for k, v in s.items() if not isinstance(v, int)})
+    meta = {"step": step, "config": config, "history": history, "optim_hyper": opt["hyper"],
+            "optim_scalars": scalars, "rng": backend.rng().bit_generator.state}
+    io.save(path, arrays, metadata=meta)
+
+
+def load_checkpoint(path):
+    """(arrays, metadata) of a checkpoint, with a clear error if it is not a training checkpoint."""
+    arrays, meta = io.load(path)
+    if not isinstance(meta, dict) or "step" not in meta or "config" not in meta:
+        raise MinigenError(f"{path}: not a minigen training checkpoint (no step/config metadata)")
+    return arrays, meta
+
+
+def model_state(arrays):
+    """The model's state dict inside a checkpoint's arrays."""
+    return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+
+
+def _restore(path, model, optimizer):
+    arrays, meta = load_checkpoint(path)
+    model.load_state_dict(model_state(arrays))
+    state = [dict(s) for s in meta["optim_scalars"]]
+    for k, v in arrays.items():
+        if k.startswith("optim/"):
+            _, i, name = k.split("/", 2)
+            state[int(i)][name] = v
+    try:
+        optimizer.load_state_dict({"hyper": meta["optim_hyper"], "state": state})
+    except ValueError as e:
+        raise MinigenError(f"{path}: optimiser state does not fit this run: {e}") from None
+    backend.rng().bit_generator.state = meta["rng"]
+    return meta
+
+
+def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resume=False,
+          config=None, log_every=10, label=""):
+    """Run ``step_fn(step) -> {name: loss Tensor}`` for steps 1..steps; returns the history.
+
+    This loop zeroes the gradients, runs step_fn (which computes the losses and
+    calls backward on their total), checks the losses and steps the optimiser. With ``checkpoint`` a file is written every ``save_every``
+    steps and at the end; ``resume`` continues from it. A NaN or Inf loss stops
+    the run with a MinigenError before the optimiser applies it, so the last
+    checkpoint on disk is the last good state.
+    """
+    history, start = {}, 0
+    if resume:
+        if not checkpoint or not os.path.exists(checkpoint):
+            raise MinigenError(f"--resume: no checkpoint at {checkpoint}")
+        meta = _restore(checkpoint, model, optimizer)
+        start, history = meta["step"], meta["history"]
+        if start >= steps:
+            raise MinigenError(f"{checkpoint}: already at step {start} of {steps}; ask for more steps")
+    progress = Progress(steps, every=log_every, label=label, start=start)
+    for step in range(start + 1, steps + 1):
+        optimizer.zero_grad()
+        values = {k: float(v.item()) for k, v in step_fn(step).items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            kept = f"; the last good checkpoint is {checkpoint}" if checkpoint and os.path.exists(checkpoint) else ""
+            raise MinigenError(f"loss {bad[0]} became {values[bad[0]]} at step {step}; stopped{kept}")
+        optimizer.step()
+        for k, v in values.items():
+            history.setdefault(k, []).append(v)
+        progress.update(step, **values)
+        if checkpoint and ((save_every and step % save_every == 0) or step == steps):
+            save_checkpoint(checkpoint, model, optimizer, step, config, history)
+    return history
+
+
+def step_rng(seed, step):
+    """The data generator of one step: the same for a resumed and an uninterrupted run."""
+    return np.random.default_rng((seed, step))
