@@ -1,15 +1,11 @@
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="minigen",
     version="0.1.0",
     description="Generative ConvNets from scratch on a tiny NumPy/CuPy autograd engine",
     python_requires=">=3.9",
-    packages=[
-        "minigen", "minigen.functional", "minigen.nn", "minigen.data",
-        "minigen.gradcases", "minigen.models", "minigen.recipes",
-        "minigen.kernels", "minigen.reference",
-    ],
+    packages=find_packages(include=["minigen", "minigen.*"]) + ["minigen.kernels", "minigen.reference"],
     # kernels/ and reference/ live at the top of the repository, beside minigen/.
     package_dir={"minigen.kernels": "kernels", "minigen.reference": "reference"},
     package_data={"minigen.kernels": ["*.cu"]},
