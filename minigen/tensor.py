@@ -267,12 +267,17 @@ def _raw(x):
 
 def _topological_order(root):
     """Functions reachable from ``root``, each after all functions feeding it (iterative DFS)."""
-    order, seen, stack = [], {id(root)}, [(root, False)]
+    # A function is marked when it is expanded, not when pushed: marking at push time lets a
+    # function reached by two paths be emitted before a consumer that pushed it second.
+    order, seen, stack = [], set(), [(root, False)]
     while stack:
         fn, expanded = stack.pop()
         if expanded:
             order.append(fn)
             continue
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
         if getattr(fn, "freed", False):
             raise RuntimeError("backward through a graph that was already freed; "
                                "pass retain_graph=True to the first backward")
@@ -280,7 +285,6 @@ def _topological_order(root):
         for t in fn.inputs:
             parent = None if t is None else t._creator
             if parent is not None and id(parent) not in seen:
-                seen.add(id(parent))
                 stack.append((parent, False))
     return order
 

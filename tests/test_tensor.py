@@ -205,3 +205,18 @@ def test_reverse_operators_and_comparisons():
     y.sum().backward()
     np.testing.assert_allclose(x.grad, -0.5 + 3.0 + 8.0 / x.data ** 2)
     np.testing.assert_array_equal((x > 3.0).data, [False, True])
+
+
+def test_a_node_reached_by_a_short_and_a_long_path_gets_both_gradients():
+    # y = s + 3 s with s = 2x: the root's second input depends on its first, so s must
+    # wait for the gradient through t before its own backward runs.
+    x = leaf([1.0, -1.0])
+    s = x * 2.0
+    t = s * 3.0
+    (s + t).sum().backward()
+    np.testing.assert_allclose(x.grad, [8.0, 8.0])
+    x.grad = None
+    s = x * 2.0  # the same graph with the root's inputs in the other order
+    t = s * 3.0
+    (t + s).sum().backward()
+    np.testing.assert_allclose(x.grad, [8.0, 8.0])
