@@ -46,13 +46,16 @@ always goes in one piece). Scratch arrays (columns, the padded image, the
 col2im phases) live in a per-thread workspace reused from call to call and
 freed by clear_workspace(): the fresh pages of a new large array each cost a
 page fault and a zero-fill by the kernel, as much time again as filling them.
+
+For CuPy arrays both primitives run in minigen.cuda.conv (im2col / col2im
+kernels around cuBLAS), the adjoint as col2im at every stride.
 """
 import math
 import operator
 import threading
 from typing import NamedTuple
 
-from ..backend import array_module
+from ..backend import array_module, is_cupy
 from ..tensor import Function
 
 COLUMN_LIMIT_BYTES = 512 * 2**20
@@ -166,6 +169,9 @@ def _gather_gemm(x, geom, out_hw, weight=None, grad=None):
     """
     if weight is None and grad is None:
         return None, None
+    if is_cupy(x):  # the im2col kernel of kernels/conv.cu
+        from ..cuda import conv as kernels
+        return kernels.gather_gemm(x, geom, out_hw, weight, grad, COLUMN_LIMIT_BYTES)
     xp = array_module(x)
     n, c = x.shape[:2]
     g, (kh, kw) = geom.groups, geom.kernel
@@ -232,6 +238,9 @@ def _scatter(gy, w, geom, in_hw):
 def _adjoint(gy, geom, in_hw, weight=None, x=None):
     """For a correlation y = corr(x, weight) of geometry geom and an output gradient gy:
     dx = corr^T(gy) onto size in_hw (when weight is given) and dw (when x is given)."""
+    if is_cupy(gy):  # the col2im kernel of kernels/conv.cu at every stride
+        from ..cuda import conv as kernels
+        return kernels.adjoint(gy, geom, in_hw, weight, x, COLUMN_LIMIT_BYTES)
     if geom.stride == (1, 1):
         flipped = None if weight is None else _flip(weight, geom.groups)
         gx, gw = _gather_gemm(gy, geom.flipped(), in_hw, weight=flipped, grad=x)

@@ -13,10 +13,12 @@ seen in the shape ``view`` and its statistics are taken over ``axes`` of it,
 Statistics take two passes (the mean, then the mean squared deviation), so a
 large offset does not cancel catastrophically, and stay in x's dtype.
 AdaIN and conditional instance norm are compositions on top of instance norm.
+For CuPy arrays, batch and instance norm run in the kernels of
+minigen.cuda.norm (one-pass Welford statistics); group norm runs this code.
 """
 import numpy as np
 
-from ..backend import array_module, to_device
+from ..backend import array_module, is_cupy, to_device
 from ..tensor import Function, Tensor
 from .arithmetic import sqrt
 from .reduction import mean, var
@@ -72,6 +74,9 @@ class Normalize(Function):
 
     def forward(self, x, weight, bias):
         xp = array_module(x)
+        self.kernels = None
+        if is_cupy(x) and x.size and tuple(self.view) == x.shape:  # batch and instance norm: kernels/norm.cu
+            return self._forward_cuda(xp, x, weight, bias)
         if self.stats is None:
             xv = x.reshape(self.view)
             mu, v = _moments(xv, self.axes)
@@ -86,7 +91,23 @@ class Normalize(Function):
         y = self.xhat if weight is None else self.xhat * weight.reshape(cs)
         return y if bias is None else y + bias.reshape(cs)
 
+    def _forward_cuda(self, xp, x, weight, bias):
+        """The same computation in the kernels of minigen.cuda.norm; saves x, not xhat."""
+        from ..cuda import norm as kernels
+        per_sample = 0 not in self.axes
+        if self.stats is None:
+            mu, v = kernels.moments(x, per_sample)
+            if self.running is not None:
+                _update_running(*self.running, mu, v, x.size // mu.size)
+        else:
+            mu, v = (s.reshape(-1) for s in self.stats)
+        self.kernels = (x, mu, 1 / xp.sqrt(v + self.eps), weight, per_sample)
+        return kernels.normalize(*self.kernels, bias)
+
     def backward(self, g):
+        if self.kernels is not None:
+            from ..cuda import norm as kernels
+            return kernels.normalize_backward(g, *self.kernels, self.stats is None, self.needs_input_grad)
         reduced = (0,) + tuple(range(2, g.ndim))
         dx = dw = db = None
         if self.needs_input_grad[0]:

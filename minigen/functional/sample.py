@@ -8,6 +8,8 @@ pixel coordinate u (pixel k's centre is at u = k) by
 
 affine_grid produces the normalised centres of its output pixels, so with
 the identity theta and the same align_corners grid_sample returns its input.
+For CuPy arrays grid_sample and interpolate run in the kernels of
+minigen.cuda.sample; affine_grid stays a GEMM on either device.
 """
 import math
 import numbers
@@ -15,7 +17,7 @@ import operator
 
 import numpy as np
 
-from ..backend import array_module, device_of, to_device
+from ..backend import array_module, device_of, is_cupy, to_device
 from ..tensor import Function
 from .pool import _pair
 
@@ -90,6 +92,10 @@ class GridSample(Function):
     with k'(d) = -sign(d) on |d| < 1 (right derivatives at the integer kinks).
     """
     def forward(self, x, grid):
+        if is_cupy(x):  # kernels/sample.cu
+            from ..cuda import sample as kernels
+            self.x, self.grid = x, grid
+            return kernels.grid_sample(x, grid, self.align_corners)
         n, c, h, w = x.shape
         self.x_shape, self.grid_shape = x.shape, grid.shape
         u, self.du_dx = _unnormalise(grid[..., 0].reshape(n, -1), w, self.align_corners)
@@ -103,6 +109,9 @@ class GridSample(Function):
         return out.reshape(n, c, *grid.shape[1:3])
 
     def backward(self, g):
+        if is_cupy(g):
+            from ..cuda import sample as kernels
+            return kernels.grid_sample_backward(g, self.x, self.grid, self.align_corners, *self.needs_input_grad)
         xp = array_module(g)
         n, c, h, w = self.x_shape
         g = g.reshape(n, c, -1)
@@ -182,10 +191,16 @@ class Interpolate(Function):
             a_h, a_w = _nearest_matrix(h, ho), _nearest_matrix(w, wo)
         else:
             a_h, a_w = _linear_matrix(h, ho, self.align_corners), _linear_matrix(w, wo, self.align_corners)
+        if is_cupy(x):  # a gather kernel over the matrices' non-zeros (kernels/sample.cu)
+            from ..cuda.sample import Resize
+            self.resize = Resize(a_h, a_w, x.dtype)
+            return self.resize.forward(x)
         self.a_h, self.a_w = (to_device(a.astype(x.dtype), device_of(x)) for a in (a_h, a_w))
         return self.a_h @ (x @ self.a_w.T)
 
     def backward(self, g):
+        if is_cupy(g):
+            return self.resize.backward(g)
         return self.a_h.T @ (g @ self.a_w)
 
 
