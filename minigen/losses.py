@@ -1,4 +1,5 @@
-"""Losses: pixel, classification, style (Gram) and smoothness (total variation).
+"""Losses: pixel, classification, perceptual (content, feature, style / Gram) and smoothness (total
+variation).
 
 ``reduction`` is 'mean' (average over all elements), 'sum' or 'none' (the
 elementwise or per-sample values) wherever a loss is a sum of terms.
@@ -162,6 +163,81 @@ def gram_matrix(features, normalize="johnson"):
     return Gram.apply(features, scale=scale)
 
 
+# ---- perceptual: feature and style reconstruction -------------------------------------------
+
+def _features(x, name):
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        raise ValueError(f"{name}: features must be a Tensor (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    return x
+
+
+def content_loss(input, target):
+    """Content loss of Gatys et al. (2016, eq. 1) between the features F of the
+    generated image and P of the content image at one layer:
+
+        L_content = 1/2 sum_ij (F_ij - P_ij)^2,     dL/dF = F - P
+
+    summed over everything (batch included).
+    """
+    input, target = _pair(_features(input, "content_loss"), target, "content_loss")
+    return 0.5 * mse_loss(input, target, reduction="sum")
+
+
+def feature_loss(input, target):
+    """Feature reconstruction loss of Johnson et al. (2016) at one layer with
+    features phi (C, H, W) per image:
+
+        l = 1/(C H W) ||phi(y) - phi(y_hat)||_2^2    per image, averaged over the batch
+
+    (equal to the mean of the squared differences over all N C H W elements).
+    """
+    input, target = _pair(_features(input, "feature_loss"), target, "feature_loss")
+    return mse_loss(input, target, reduction="mean")
+
+
+def style_loss(features, targets, weights=None):
+    """Style (texture) loss of Gatys et al. (2015, eqs. 4-5; 2016, eqs. 4-5):
+
+        L_style = sum_l w_l E_l,   E_l = 1/(4 N_l^2 M_l^2) sum_ij (G^l_ij - A^l_ij)^2
+
+    with G^l the raw Gram matrix of the generated image's features at layer l
+    (N_l filters, M_l = H W positions) and A^l that of the style image.
+
+    features: {layer: (N, C, H, W) Tensor} or a sequence of them;
+    targets: the style Grams in the same keys / order, as
+        ``gram_matrix(a, 'gatys')`` (= A/(2 N_l M_l)), shape (N, C, C) or (1, C, C);
+        a weighted sum of such Grams blends several styles;
+    weights: w_l in the same keys / order; None gives w_l = 1/L for the L
+        layers (the paper's equal weights).
+    With a batch, E_l is averaged over the images.
+    """
+    keys = list(features) if isinstance(features, dict) else range(len(features))
+    if len(targets) != len(keys) or (isinstance(features, dict) and set(targets) != set(keys)):
+        raise ValueError(f"style_loss: {len(keys)} feature layers but {len(targets)} targets")
+    if not keys:
+        raise ValueError("style_loss: no layers given")
+    if weights is None:
+        weights = {k: 1.0 / len(keys) for k in keys}
+    elif len(weights) != len(keys):
+        raise ValueError(f"style_loss: {len(keys)} feature layers but {len(weights)} weights")
+    elif not isinstance(weights, dict):
+        weights = dict(zip(keys, weights))
+    total = None
+    for k in keys:
+        f = _features(features[k], "style_loss")
+        g = gram_matrix(f, "gatys")
+        a = targets[k]
+        if not isinstance(a, Tensor):
+            a = Tensor(to_device(a if is_cupy(a) else np.asarray(a), g.device).astype(g.dtype, copy=False))
+        if a.shape[1:] != g.shape[1:] or a.shape[0] not in (1, g.shape[0]):
+            raise ValueError(f"style_loss: target Gram of layer {k!r} has shape {a.shape}, "
+                             f"features need {g.shape}")
+        d = g - a  # a (1, C, C) target broadcasts over the batch
+        e = F.sum(d * d) * (float(weights[k]) / g.shape[0])
+        total = e if total is None else total + e
+    return total
+
+
 # ---- smoothness: total variation -----------------------------------------------------------
 
 class TotalVariation(Function):
@@ -212,4 +288,4 @@ def total_variation(x, beta=2, reduction="sum"):
 
 
 __all__ = ["mse_loss", "l1_loss", "bce_loss", "bce_with_logits", "cross_entropy", "gram_matrix",
-           "total_variation"]
+           "total_variation", "content_loss", "feature_loss", "style_loss"]

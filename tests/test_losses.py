@@ -242,10 +242,80 @@ def test_total_variation_reductions_and_formula():
     assert L.total_variation(Tensor(x.astype(np.float32))).dtype == np.float32
 
 
+# ---- perceptual losses ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_content_and_feature_loss(dtype, device):
+    rng = np.random.default_rng(11)
+    f, p = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 4, 5))
+    out, (gf, gp) = _run(L.content_loss, _t(f, dtype, device), _t(p, dtype, device))
+    np.testing.assert_allclose(out, 0.5 * ((f - p) ** 2).sum(), **TOL[dtype])  # Gatys 2016 eq. 1
+    np.testing.assert_allclose(gf, f - p, **TOL[dtype])
+    np.testing.assert_allclose(gp, p - f, **TOL[dtype])
+    out, (gf, _) = _run(L.feature_loss, _t(f, dtype, device), _t(p, dtype, device))
+    per_image = ((f - p) ** 2).sum(axis=(1, 2, 3)) / (3 * 4 * 5)  # Johnson 2016: 1/(CHW) ||.||^2
+    np.testing.assert_allclose(out, per_image.mean(), **TOL[dtype])
+    np.testing.assert_allclose(gf, 2 * (f - p) / f.size, **TOL[dtype])
+
+
+def _gatys_e(f, a):
+    """E_l = 1/(4 N^2 M^2) sum (G - A)^2 with raw Grams, by loops over the filter pairs."""
+    n, m = f.shape[0], f.shape[1] * f.shape[2]
+    ff, aa = f.reshape(n, m), a.reshape(n, m)
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            total += ((ff[i] * ff[j]).sum() - (aa[i] * aa[j]).sum()) ** 2
+    return total / (4 * n * n * m * m)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_style_loss_is_the_weighted_sum_of_gatys_layer_losses(dtype, device):
+    rng = np.random.default_rng(12)
+    shapes = {"relu1_1": (1, 3, 5, 4), "relu2_1": (1, 6, 3, 2)}
+    f = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    a = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    targets = {k: L.gram_matrix(_t(v, dtype, device, grad=False), "gatys") for k, v in a.items()}
+    w = {"relu1_1": 0.25, "relu2_1": 3.0}
+    ft = {k: _t(v, dtype, device) for k, v in f.items()}
+    out = L.style_loss(ft, targets, w)
+    out.backward()
+    want = sum(w[k] * _gatys_e(f[k][0], a[k][0]) for k in shapes)
+    np.testing.assert_allclose(out.numpy(), want, **TOL[dtype])
+    # dE/dF = 1/(N^2 M^2) (G - A) F  (Gatys 2015, eq. 5, where F > 0)
+    for k in shapes:
+        n, m = shapes[k][1], shapes[k][2] * shapes[k][3]
+        ff, aa = f[k][0].reshape(n, m), a[k][0].reshape(n, m)
+        grad = w[k] * (ff @ ff.T - aa @ aa.T) @ ff / (n * n * m * m)
+        np.testing.assert_allclose(_grad(ft[k]).reshape(n, m), grad, **TOL[dtype])
+    # equal weights 1/L by default; a list works like a dict; raw array targets
+    same = L.style_loss([_t(f[k], dtype, device) for k in shapes], [targets[k].numpy() for k in shapes])
+    np.testing.assert_allclose(same.numpy(), sum(_gatys_e(f[k][0], a[k][0]) for k in shapes) / 2, **TOL[dtype])
+
+
+def test_style_loss_batch_averages_and_broadcasts_one_target():
+    rng = np.random.default_rng(13)
+    f, a = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal((1, 2, 3, 3))
+    target = L.gram_matrix(Tensor(a), "gatys")
+    out = L.style_loss([Tensor(f)], [target], [1.0])
+    np.testing.assert_allclose(out.item(), np.mean([_gatys_e(x, a[0]) for x in f]), rtol=1e-12)
+    with pytest.raises(ValueError, match="target Gram of layer 0 has shape"):
+        L.style_loss([Tensor(f)], [np.zeros((1, 3, 3))])
+    with pytest.raises(ValueError, match="2 feature layers but 1 targets"):
+        L.style_loss([Tensor(f), Tensor(f)], [target])
+    with pytest.raises(ValueError, match="1 feature layers but 2 weights"):
+        L.style_loss([Tensor(f)], [target], [1.0, 2.0])
+    with pytest.raises(ValueError, match="content_loss: features must be"):
+        L.content_loss(Tensor(np.zeros((2, 3))), np.zeros((2, 3)))
+
+
 # ---- gradient checks and errors -------------------------------------------------------------
 
 LOSS_CASES = [c for name in ("mse_loss", "l1_loss", "bce_loss", "bce_with_logits", "cross_entropy",
-                             "gram_matrix", "total_variation") for c in G.select(name)]
+                             "gram_matrix", "total_variation", "content_loss", "feature_loss", "style_loss")
+              for c in G.select(name)]
 
 
 def test_every_loss_has_gradcases():

@@ -89,3 +89,28 @@ def _(rng):
 def _(rng):
     return (lambda x: L.total_variation(x, 2, "mean")), inputs(rng.standard_normal((3, 2, 5, 7)))
 
+
+
+@case("content_loss")
+def _(rng):
+    return L.content_loss, inputs(rng.standard_normal((2, 3, 2, 3)), rng.standard_normal((2, 3, 2, 3)))
+
+
+@case("feature_loss")
+def _(rng):
+    return L.feature_loss, inputs(rng.standard_normal((2, 3, 3, 2)), rng.standard_normal((2, 3, 3, 2)))
+
+
+@case("style_loss/two-layers")
+def _(rng):
+    def fn(f1, f2, a1, a2):
+        return L.style_loss({"a": f1, "b": f2}, {"a": a1, "b": a2}, {"a": 0.3, "b": 2.0})
+    a1 = L.gram_matrix(inputs(rng.standard_normal((1, 3, 3, 3)))[0], "gatys").numpy()
+    a2 = L.gram_matrix(inputs(rng.standard_normal((1, 2, 2, 2)))[0], "gatys").numpy()
+    return fn, inputs(rng.standard_normal((1, 3, 3, 3)), rng.standard_normal((1, 2, 2, 2)), a1, a2)
+
+
+@case("style_loss/batch-broadcast-target")
+def _(rng):
+    a = L.gram_matrix(inputs(rng.standard_normal((1, 3, 2, 3)))[0], "gatys").numpy()
+    return (lambda f: L.style_loss([f], [a])), inputs(rng.standard_normal((2, 3, 2, 3)))
