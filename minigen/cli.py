@@ -14,7 +14,8 @@ from .errors import MinigenError
 from .recipes.common import add_run_options, check_device
 
 # Method families whose recipe module adds its own commands with register(subparsers).
-COMMAND_MODULES = ()
+COMMAND_MODULES = ("minigen.recipes.invert", "minigen.recipes.texture", "minigen.recipes.style",
+                   "minigen.recipes.feedforward")
 
 
 def cmd_gradcheck(args):

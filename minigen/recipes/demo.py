@@ -10,6 +10,7 @@ from ..data.metrics import psnr
 from ..data.procedural import shapes
 from .denoise import denoise, train_denoiser
 from .gallery import Gallery, image_grid
+from . import feedforward, style
 
 
 def engine_section(gallery, device, seed, quick):
@@ -28,7 +29,8 @@ def engine_section(gallery, device, seed, quick):
     gallery.curves("engine_loss.png", {"mse": history}, "training loss (MSE, log scale)", title="denoiser loss")
 
 
-SECTIONS = {"engine": engine_section}
+SECTIONS = {"engine": engine_section, "style": style.demo_section,
+            "feedforward": feedforward.demo_section}
 
 
 def run_demo(out_dir, device="cpu", seed=0, sections=None, quick=False):
