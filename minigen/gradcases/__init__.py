@@ -54,4 +54,4 @@ def select(name=None):
 
 def _load():
     from . import (arithmetic, reduction, shape, matmul, activation, dropout, conv,  # noqa: F401
-                   norm, sample, pool, pixel_shuffle, losses, nn)
+                   norm, sample, pool, pixel_shuffle, losses, nn, models)
