@@ -24,18 +24,6 @@ def vgg():
     return VGG(19, pooling="avg", seed=0).requires_grad_(False)  # what load_vgg gives without weights
 
 
-@pytest.fixture(autouse=True)
-def no_vgg_variable(monkeypatch):
-    monkeypatch.delenv("MINIGEN_VGG", raising=False)  # the commands must take random weights here
-
-
-@pytest.fixture
-def shared_vgg(monkeypatch, vgg):
-    """Commands get the module's random VGG instead of building their own (load_vgg is exercised elsewhere)."""
-    info = {"weights": "random", "seed": 0, "convention": "torchvision", "depth": 19, "last": None}
-    monkeypatch.setattr(O, "load_vgg", lambda *args, **kwargs: (vgg, info))
-
-
 @pytest.fixture
 def files(tmp_path):
     save_image(tmp_path / "c.png", shapes(1, 24, seed=4)[0])
