@@ -15,7 +15,7 @@ from .recipes.common import add_run_options, check_device
 
 # Method families whose recipe module adds its own commands with register(subparsers).
 COMMAND_MODULES = ("minigen.recipes.invert", "minigen.recipes.texture", "minigen.recipes.style",
-                   "minigen.recipes.feedforward", "minigen.recipes.sr")
+                   "minigen.recipes.feedforward", "minigen.recipes.sr", "minigen.recipes.dip")
 
 
 def cmd_gradcheck(args):

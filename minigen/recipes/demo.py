@@ -10,7 +10,7 @@ from ..data.metrics import psnr
 from ..data.procedural import shapes
 from .denoise import denoise, train_denoiser
 from .gallery import Gallery, image_grid
-from . import feedforward, sr, style
+from . import dip, feedforward, sr, style
 
 
 def engine_section(gallery, device, seed, quick):
@@ -30,7 +30,8 @@ def engine_section(gallery, device, seed, quick):
 
 
 SECTIONS = {"engine": engine_section, "style": style.demo_section,
-            "feedforward": feedforward.demo_section, "sr": sr.demo_section}
+            "feedforward": feedforward.demo_section, "sr": sr.demo_section,
+            "dip": dip.demo_section}
 
 
 def run_demo(out_dir, device="cpu", seed=0, sections=None, quick=False):
