@@ -89,3 +89,32 @@ def test_every_function_has_a_finite_difference_case():
         covered |= _report(case).functions
     missing = sorted(f"{c.__module__}.{c.__name__}" for c in _all_function_classes() - covered)
     assert not missing, f"Function classes with no gradcheck case: {missing}"
+
+
+def _module_classes(package):
+    from minigen.nn import Module
+    found = set()
+    for mod in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        module = importlib.import_module(mod.name)
+        found |= {v for v in vars(module).values()
+                  if isinstance(v, type) and issubclass(v, Module) and v.__module__ == module.__name__}
+    return found
+
+
+def test_every_layer_and_model_runs_in_a_finite_difference_case(monkeypatch):
+    import minigen.models
+    import minigen.nn
+    from minigen.nn import Module
+    called, call = set(), Module.__call__
+
+    def recording_call(self, *args, **kwargs):
+        called.add(type(self))
+        return call(self, *args, **kwargs)
+    monkeypatch.setattr(Module, "__call__", recording_call)
+    for case in gradcases.select("nn") + gradcases.select("models"):
+        gradcases.run(case)
+    # Private base classes and containers without a forward of their own (ModuleList) are not run themselves.
+    classes = {c for c in _module_classes(minigen.nn) | _module_classes(minigen.models)
+               if not c.__name__.startswith("_") and c.forward is not Module.forward}
+    missing = sorted(f"{c.__module__}.{c.__name__}" for c in classes - called)
+    assert not missing, f"layers/models that no gradcheck case runs: {missing}"
