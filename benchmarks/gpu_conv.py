@@ -22,8 +22,9 @@ without it).
 """
 import argparse
 import os
-import statistics
 import sys
+
+from common import cuda_timer
 
 os.environ["CUPY_TF32"] = "0"  # before CuPy reads it
 
@@ -52,23 +53,6 @@ def parse_args():
         p.error(f"unknown layers {sorted(unknown)}" if unknown else "--repeat must be >= 1")
     args.layers = [layer for layer in VGG19 if layer[0] in args.layers.split(",")]
     return args
-
-
-def timer(cp):
-    """time(fn) -> median milliseconds of fn() over `repeat` runs, by CUDA events on the current stream."""
-    def time(fn, repeat):
-        for _ in range(2):
-            fn()
-        runs = []
-        for _ in range(repeat):
-            start, stop = cp.cuda.Event(), cp.cuda.Event()
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            runs.append(cp.cuda.get_elapsed_time(start, stop))
-        return statistics.median(runs)
-    return time
 
 
 def minigen_calls(x, w, b, gy):
@@ -137,7 +121,7 @@ def main():
             torch.backends.cudnn.benchmark = True
         except ImportError:
             sys.exit("gpu_conv: needs PyTorch with CUDA for the cuDNN comparison (or --no-torch)")
-    time = timer(cp)
+    time = cuda_timer(cp)
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     print(f"# device: {props['name'].decode()}, CuPy {cp.__version__}"
           + (f", PyTorch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}" if torch else "")

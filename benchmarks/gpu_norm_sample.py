@@ -20,8 +20,9 @@ PyTorch runs the same op on the same data (cuDNN / its native kernels); its
 backward is timed as torch.autograd.grad over a retained graph.
 """
 import argparse
-import statistics
 import sys
+
+from common import cuda_timer
 
 
 def parse_args():
@@ -36,22 +37,6 @@ def parse_args():
     if len(args.shape) != 4 or min(args.shape) < 1 or args.repeat < 1 or args.copy_mib < 1:
         p.error("--shape needs four positive sizes N,C,H,W; --repeat and --copy-mib must be >= 1")
     return args
-
-
-def timer(cp):
-    def time(fn, repeat):
-        for _ in range(2):
-            fn()
-        runs = []
-        for _ in range(repeat):
-            start, stop = cp.cuda.Event(), cp.cuda.Event()
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            runs.append(cp.cuda.get_elapsed_time(start, stop))
-        return statistics.median(runs)
-    return time
 
 
 def rotation(cp, n, dtype, angle=0.1):
@@ -171,7 +156,7 @@ def main():
             sys.exit("gpu_norm_sample: PyTorch sees no CUDA GPU (or --no-torch)")
         torch.backends.cudnn.benchmark = True
     dtype = cp.dtype(args.dtype)
-    time = timer(cp)
+    time = cuda_timer(cp)
     src = cp.ones(args.copy_mib * 2**20 // dtype.itemsize, dtype)
     dst = cp.empty_like(src)
     copy_gbs = 2 * src.nbytes / time(lambda: cp.copyto(dst, src), args.repeat) / 1e6

@@ -24,6 +24,8 @@ import sys
 import time
 import tracemalloc
 
+from common import numpy_and_torch
+
 SIZES = {
     "small": [(16, 32), (32, 16)],
     "vgg": [(64, 128), (128, 64), (256, 32), (512, 16)],
@@ -160,18 +162,7 @@ def peak_mib(run):
 
 def main():
     args = parse_args()
-    # The BLAS reads its thread count when NumPy is first imported.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
-    import numpy as np
-
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            torch = None
+    np, torch = numpy_and_torch(args.threads, args.no_torch)
     print(f"minigen ops benchmark: batch {BATCH}, float32, forward+backward, median of {args.repeat}, "
           f"{args.threads} thread(s), NumPy {np.__version__}"
           + (f", torch {torch.__version__}" if torch else ", no torch comparison"))

@@ -38,6 +38,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import numpy_and_torch  # noqa: E402
 from ops import median_times, peak_mib  # noqa: E402  (the shared timing helpers)
 
 FEATURES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -267,17 +268,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)  # read when NumPy is first imported
-    import numpy as np
-
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            torch = None
+    np, torch = numpy_and_torch(args.threads, args.no_torch)
     print(f"minigen style benchmark: {args.threads} thread(s), NumPy {np.__version__}"
           + (f", torch {torch.__version__}" if torch else ", no torch comparison") + "\n")
     for name in args.sections.split(","):
