@@ -15,8 +15,7 @@ sum_k w_k AdaIN(f(c), f(s_k)) with convex weights w.
 from .. import functional as F
 from .. import nn
 from .vgg import LAYERS
-
-VGG_WIDTHS = (64, 128, 256, 512, 512)  # VGG's block widths: the encoder fixes the decoder's input
+from .vgg import WIDTHS as VGG_WIDTHS  # the encoder's block widths fix the decoder's input
 
 
 class Decoder(nn.Module):

@@ -39,7 +39,7 @@ from ..errors import MinigenError
 from ..tensor import Tensor, no_grad
 
 _BLOCKS = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}  # convolutions per block
-_WIDTHS = (64, 128, 256, 512, 512)
+WIDTHS = (64, 128, 256, 512, 512)  # channels of each block
 
 
 def _layer_names(depth):
@@ -73,7 +73,7 @@ def input_transform(convention):
 
 
 def _width(conv):
-    return _WIDTHS[int(conv[4]) - 1]
+    return WIDTHS[int(conv[4]) - 1]
 
 
 @contextlib.contextmanager
