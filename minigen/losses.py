@@ -287,5 +287,23 @@ def total_variation(x, beta=2, reduction="sum"):
     return _reduce(TotalVariation.apply(x, beta=beta), reduction, "total_variation")
 
 
+def _channel_moments(x, eps=1e-5):
+    """Per-sample, per-channel mean and standard deviation sqrt(var + eps) over H, W."""
+    return x.mean(axis=(2, 3)), F.sqrt(x.var(axis=(2, 3)) + eps)
+
+
+def moment_loss(features, style_features):
+    """AdaIN's style loss (Huang & Belongie 2017):
+    sum_l ||mu(phi_l) - mu(s_l)||^2 + ||sigma(phi_l) - sigma(s_l)||^2 over dicts of features, with the
+    per-channel statistics of _channel_moments and the squared norms taken as means over the batch and channels (as the authors' code does,
+    which is what keeps lambda = 10 balanced against the mean-squared content loss)."""
+    total = None
+    for k, f in features.items():
+        (m, s), (ms, ss) = _channel_moments(f), _channel_moments(style_features[k])
+        term = mse_loss(m, ms) + mse_loss(s, ss)
+        total = term if total is None else total + term
+    return total
+
+
 __all__ = ["mse_loss", "l1_loss", "bce_loss", "bce_with_logits", "cross_entropy", "gram_matrix",
-           "total_variation", "content_loss", "feature_loss", "style_loss"]
+           "total_variation", "content_loss", "feature_loss", "style_loss", "moment_loss"]

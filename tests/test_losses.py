@@ -311,10 +311,23 @@ def test_style_loss_batch_averages_and_broadcasts_one_target():
         L.content_loss(Tensor(np.zeros((2, 3))), np.zeros((2, 3)))
 
 
+def test_moment_loss_matches_numpy():
+    rng = np.random.default_rng(5)
+    f, s = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 2))
+
+    def moments(x):
+        return x.mean(axis=(2, 3)), np.sqrt(x.var(axis=(2, 3)) + 1e-5)
+    (mf, sf), (ms, ss) = moments(f), moments(s)
+    want = np.mean((mf - ms) ** 2) + np.mean((sf - ss) ** 2)
+    got = L.moment_loss({"a": Tensor(f)}, {"a": Tensor(s)}).item()
+    assert got == pytest.approx(want, rel=1e-12)
+
+
 # ---- gradient checks and errors -------------------------------------------------------------
 
 LOSS_CASES = [c for name in ("mse_loss", "l1_loss", "bce_loss", "bce_with_logits", "cross_entropy",
-                             "gram_matrix", "total_variation", "content_loss", "feature_loss", "style_loss")
+                             "gram_matrix", "total_variation", "content_loss", "feature_loss", "style_loss",
+                             "moment_loss")
               for c in G.select(name)]
 
 

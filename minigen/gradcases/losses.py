@@ -114,3 +114,11 @@ def _(rng):
 def _(rng):
     a = L.gram_matrix(inputs(rng.standard_normal((1, 3, 2, 3)))[0], "gatys").numpy()
     return (lambda f: L.style_loss([f], [a])), inputs(rng.standard_normal((2, 3, 2, 3)))
+
+
+@case("moment_loss/two-layers")
+def _(rng):
+    def fn(f1, f2, s1, s2):
+        return L.moment_loss({"a": f1, "b": f2}, {"a": s1, "b": s2})
+    return fn, inputs(rng.standard_normal((2, 3, 3, 2)), rng.standard_normal((2, 2, 2, 3)),
+                      rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((2, 2, 3, 3)))

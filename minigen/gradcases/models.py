@@ -6,6 +6,7 @@ networks jointly over their input and every parameter.
 """
 import numpy as np
 
+from .. import losses
 from ..models.adain import Decoder, adain_target
 from ..models.dip import DIPNet, Downsampler
 from ..models.sr_resnet import PerceptualSRNet
@@ -145,10 +146,9 @@ def _(rng):
 
 @case("models/adain/target-and-moment-loss")
 def _(rng):
-    from ..recipes.feedforward import moment_loss
     c, s1, s2 = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((1, 3, 2, 2))
 
     def fn(c, s1, s2):
         t = adain_target(c, [s1, s2], [0.3, 0.7], alpha=0.8)
-        return t, moment_loss({"a": t}, {"a": s1})
+        return t, losses.moment_loss({"a": t}, {"a": s1})
     return fn, inputs(c, s1, s2)

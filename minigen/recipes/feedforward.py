@@ -139,23 +139,6 @@ def _tensor(a, device):
 
 # ---- losses ---------------------------------------------------------------------------------
 
-def _moments(x, eps=1e-5):
-    """Per-sample, per-channel mean and standard deviation sqrt(var + eps) over H, W."""
-    return x.mean(axis=(2, 3)), F.sqrt(x.var(axis=(2, 3)) + eps)
-
-
-def moment_loss(features, style_features):
-    """Huang & Belongie's style loss, sum_l ||mu(phi_l) - mu(s_l)||^2 + ||sigma(phi_l) - sigma(s_l)||^2,
-    with the squared norms taken as means over the batch and channels (as the authors' code does,
-    which is what keeps lambda = 10 balanced against the mean-squared content loss)."""
-    total = None
-    for k, f in features.items():
-        (m, s), (ms, ss) = _moments(f), _moments(style_features[k])
-        term = losses.mse_loss(m, ms) + losses.mse_loss(s, ss)
-        total = term if total is None else total + term
-    return total
-
-
 def _grams(features):
     return {k: losses.gram_matrix(v, "gatys").data for k, v in features.items()}
 
@@ -303,7 +286,7 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
             t = F.adain(fc, fs[c_layer])
         fg = features(net(t), s_layers)
         return {"content": losses.feature_loss(fg[c_layer], t),
-                "style": w["adain_style"] * moment_loss(fg, fs)}
+                "style": w["adain_style"] * losses.moment_loss(fg, fs)}
 
     def step_fn(step):
         terms = adain_step(step) if method == "adain" else perceptual_step(step)
