@@ -2,6 +2,10 @@
 import os
 import statistics
 
+# ../shared/data beside the checkout (see its SOURCES.md), or $MINIGEN_DATA.
+DATA = os.environ.get("MINIGEN_DATA", os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")))
+
 
 def numpy_and_torch(threads, no_torch=False):
     """Set the BLAS thread count (read when NumPy is first imported), then import NumPy and,

@@ -1,4 +1,4 @@
-"""Deep Image Prior quality and speed on the paper's test images (/work/shared/data/dip).
+"""Deep Image Prior quality and speed on the paper's test images (../shared/data/dip).
 
     python benchmarks/dip.py                       # every run: speed, f16, kate, vase, zebra
     python benchmarks/dip.py --only f16 --iters 400 --crop 128
@@ -35,7 +35,10 @@ from minigen.models.dip import input_noise
 from minigen.recipes.dip import build_net, fit, load_mask
 from minigen.tensor import Tensor
 
-DATA = os.environ.get("MINIGEN_DIP_DATA", "/work/shared/data/dip")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import DATA as SHARED  # noqa: E402
+
+DATA = os.path.join(SHARED, "dip")
 RUNS = ("speed", "f16", "kate", "vase", "zebra")
 
 
@@ -114,7 +117,7 @@ def main(argv=None):
     parser.add_argument("--out", default="dip-bench", help="folder for the inputs and outputs (default: dip-bench)")
     args = parser.parse_args(argv)
     if not os.path.isdir(DATA):
-        print(f"no data at {DATA}; set MINIGEN_DIP_DATA", file=sys.stderr)
+        print(f"no data at {DATA}; set MINIGEN_DATA to the folder holding dip/", file=sys.stderr)
         return 1
     os.makedirs(args.out, exist_ok=True)
     if "speed" in args.only:

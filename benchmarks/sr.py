@@ -1,6 +1,6 @@
 """Super-resolution quality: PSNR / SSIM on Set5 and Set14 at x2, x3, x4, next to the papers.
 
-    python benchmarks/sr.py [--data /work/shared/data/sr] [--sets Set5,Set14] [--scales 2,3,4]
+    python benchmarks/sr.py [--data ../shared/data/sr] [--sets Set5,Set14] [--scales 2,3,4]
                             [--srcnn CKPT] [--srcnn-955 CKPT] [--vdsr CKPT] [--perceptual CKPT]
                             [--perceptual-pixel CKPT] [--json OUT]
 
@@ -30,6 +30,9 @@ from minigen.data.datasets import list_images, load_rgb, load_y, quantize
 from minigen.data.imresize import imresize
 from minigen.data.metrics import mod_crop, psnr_y, ssim_y, to_y
 from minigen.recipes.sr import load_sr_model, restore_luma, upscale
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import DATA  # noqa: E402
 
 # Published mean PSNR / SSIM (Kim et al. 2016, VDSR, Table 3; bicubic and SRCNN as listed there).
 PUBLISHED = {
@@ -64,7 +67,7 @@ def evaluate(method, paths, scale, model=None, config=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="/work/shared/data/sr", help="folder holding Set5/ and Set14/")
+    parser.add_argument("--data", default=os.path.join(DATA, "sr"), help="folder holding Set5/ and Set14/")
     parser.add_argument("--sets", default="Set5,Set14")
     parser.add_argument("--scales", default="2,3,4")
     for name in MODEL_OPTIONS:

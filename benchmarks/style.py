@@ -38,7 +38,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import numpy_and_torch  # noqa: E402
+from common import DATA, numpy_and_torch  # noqa: E402
 from ops import median_times, peak_mib  # noqa: E402  (the shared timing helpers)
 
 FEATURES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -135,8 +135,6 @@ def vgg_section(args, np, torch):
 # ---- gatys: style transfer per iteration; quality: real weights, images saved --------------
 
 GATYS_CONTENT, GATYS_STYLE = ("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.environ.get("MINIGEN_DATA", os.path.normpath(os.path.join(_REPO, "..", "shared", "data")))
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 

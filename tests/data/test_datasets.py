@@ -71,7 +71,7 @@ def test_rgb_patches_give_low_resolution_inputs_aligned_with_the_targets():
     assert r % 4 == 0 and c % 4 == 0
 
 
-T91 = "/work/shared/data/sr/T91"
+T91 = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "sr", "T91")
 
 
 @pytest.mark.skipif(not os.path.isdir(T91), reason="shared SR data not present")

@@ -92,7 +92,7 @@ def test_bad_arguments_are_refused():
         imresize(np.zeros((4, 4)), 2, kernel="box")
 
 
-SET5 = "/work/shared/data/sr/Set5"
+SET5 = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "sr", "Set5")
 
 
 @pytest.mark.skipif(not os.path.isdir(SET5), reason="shared SR data not present")

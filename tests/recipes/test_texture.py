@@ -2,17 +2,16 @@
 import json
 import os
 
-import numpy as np
 import pytest
 
 import minigen.cli as cli
 from minigen.data.images import load_image, save_image
 from minigen.data.procedural import texture
 from minigen.models.vgg import VGG
-from minigen.recipes import optimize as O
 from minigen.recipes.texture import UP_TO, synthesize_texture
 
-WEIGHTS = "/work/shared/data/weights/vgg_normalised_conv3_1.pth"
+WEIGHTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "weights",
+                       "vgg_normalised_conv3_1.pth")
 
 
 @pytest.fixture(scope="module")
