@@ -3,8 +3,8 @@
     python benchmarks/ops.py [--sizes small|vgg] [--repeat N] [--threads T] [--ops conv2d,...]
 
 Each row runs one op forward and backward (gradients for every input) in
-float32, batch 4, and prints the median wall time over --repeat runs after one
-warm-up. "peak MiB" is the tracemalloc peak of one further run, counted from
+float32, batch 4, and prints the median wall time over --repeat runs, each
+directly after an untimed run of the same op (see ``median_times``). "peak MiB" is the tracemalloc peak of one further run, counted from
 its start: it sees NumPy's array allocations (NumPy reports them to
 tracemalloc), i.e. minigen's temporaries and results, not PyTorch's; the conv
 workspace is emptied first, so its scratch arrays count too. When `import
@@ -133,14 +133,16 @@ def torch_step(op, arrays):
 
 def median_times(runs, repeat, pause=0.15):
     """Median wall time of each function. The functions alternate, so both see the same
-    machine load, after a pause that lets the other library's idle worker threads go to
-    sleep (OpenBLAS and OpenMP threads spin for a while after each call)."""
-    for run in runs:
-        run()  # warm-up: first-touch allocations, lazy imports
+    machine load. Each timed run directly follows an untimed run of the same function,
+    after a pause that lets the other library's idle worker threads go to sleep: one
+    library's run leaves the process (allocator, caches, thread pools) in a state that
+    slows the other's next run (measured here: a VGG-19 run of minigen right after a
+    torch run ~11 % slower, torch after minigen ~6 %), which a user of one library never sees."""
     times = [[] for _ in runs]
     for _ in range(repeat):
         for run, t in zip(runs, times):
             time.sleep(pause)
+            run()  # settles this library's state (and warms up on the first round)
             start = time.perf_counter()
             run()
             t.append(time.perf_counter() - start)

@@ -26,8 +26,8 @@ Sections (each prints one table):
   weights; loss reduction factors, images in benchmarks/results/
   (see ``quality_section``).
 
-"minigen s" and "torch s" are median wall times over --repeat runs after one
-warm-up (``ops.median_times``); "peak MiB" is the tracemalloc peak of NumPy's
+"minigen s" and "torch s" are median wall times over --repeat runs, each run
+directly after an untimed run of the same library (``ops.median_times``); "peak MiB" is the tracemalloc peak of NumPy's
 allocations during one minigen run (``ops.peak_mib``): minigen's activations,
 saved tensors and temporaries, not torch's. Add a section by writing a
 function ``section(args, np, torch) -> None`` that prints its table and

@@ -18,11 +18,11 @@ def _sigmoid(x):
 class ReLU(Function):
     """y = max(x, 0);  dx = g [x > 0]."""
     def forward(self, x):
-        self.positive = x > 0
-        return array_module(x).maximum(x, 0)
+        self.y = array_module(x).maximum(x, 0)  # y > 0 exactly where x > 0; no mask kept
+        return self.y
 
     def backward(self, g):
-        return g * self.positive
+        return g * (self.y > 0)
 
 
 class LeakyReLU(Function):

@@ -32,8 +32,9 @@ convolutional neural networks for document processing"), on raw arrays:
 
 At unit stride the adjoint of a correlation is again a correlation, with the
 kernel flipped, its channel axes swapped and padding d (k - 1) - pad; there it
-runs as a gather, whose GEMM runs over C_out kH kW (not C_out) and which writes
-no kH kW-times larger buffer; one gather of dy then serves both dx and dw.
+runs as a gather, whose GEMM runs over C_out kH kW (not C_out) and which needs
+no col2im pass; one gather of dy then serves both dx and dw. (Where C_out >
+2 C_in the scatter's smaller column buffer wins, and it is used instead.)
 
     conv2d            y = gather(x; w)          dx, dw = adjoint(dy; w, x)
     conv_transpose2d  y = adjoint(x; w)         dx, dw = gather(dy; w, x)
@@ -241,8 +242,11 @@ def _adjoint(gy, geom, in_hw, weight=None, x=None):
     if is_cupy(gy):  # the col2im kernel of kernels/conv.cu at every stride
         from ..cuda import conv as kernels
         return kernels.adjoint(gy, geom, in_hw, weight, x, COLUMN_LIMIT_BYTES)
-    if geom.stride == (1, 1):
-        flipped = None if weight is None else _flip(weight, geom.groups)
+    # At unit stride the adjoint is itself a correlation, a gather over C_out kH kW column rows;
+    # the scatter writes C_in kH kW rows and then adds them tap by tap (about twice the memory
+    # traffic per row), so it is the cheaper one when C_out > 2 C_in (e.g. RGB -> 64 channels).
+    if geom.stride == (1, 1) and weight is not None and weight.shape[0] <= 2 * weight.shape[1] * geom.groups:
+        flipped = _flip(weight, geom.groups)
         gx, gw = _gather_gemm(gy, geom.flipped(), in_hw, weight=flipped, grad=x)
         return gx, (None if gw is None else _flip(gw, geom.groups))
     gx = None if weight is None else _scatter(gy, weight, geom, in_hw)

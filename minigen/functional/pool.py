@@ -62,8 +62,17 @@ class _Windows:
         return xpad
 
     def _scatter(self, g, tap_grad):
-        """dx from per-tap gradients: dxpad[tap slice] += tap_grad(t), then crop the padding."""
-        gpad = array_module(g).zeros(self.pad_shape, dtype=g.dtype)
+        """dx from per-tap gradients: dxpad[tap slice] += tap_grad(t), then crop the padding.
+        Windows that tile the input (stride = kernel, no padding, as in VGG) never overlap,
+        so each tap's slice is written once and nothing needs to be zeroed or added."""
+        xp = array_module(g)
+        tiled = self.stride == self.kernel and self.padding == (0, 0)
+        if tiled and all(o * k == n for o, k, n in zip(self.out_shape[2:], self.kernel, self.pad_shape[2:])):
+            gx = xp.empty(self.pad_shape, dtype=g.dtype)
+            for t, s in enumerate(self.taps):
+                gx[s] = tap_grad(t)
+            return gx
+        gpad = xp.zeros(self.pad_shape, dtype=g.dtype)
         for t, s in enumerate(self.taps):
             gpad[s] += tap_grad(t)
         return _crop(gpad, self.padding)
@@ -94,22 +103,32 @@ class MaxPool2d(_Windows, Function):
         dx = g at the window's first maximum (row-major tap order), 0 elsewhere
 
     Ties are not shared: the whole of g[n,c,i,j] goes to the first maximum, so
-    the result is deterministic.
+    the result is deterministic. Forward keeps only the maxima; backward finds
+    the winning tap again by comparing each tap with y (kh kw passes of the
+    output's size either way, but no index array and no select per tap).
     """
     def forward(self, x):
         xp = array_module(x)
         xpad = self._prepare(x, -np.inf)
-        out = xpad[self.taps[0]].copy()
-        # Winning tap per output; uint8 covers kernels up to 16x16.
-        self.arg = xp.zeros(self.out_shape, dtype=np.uint8 if len(self.taps) <= 256 else np.int32)
-        for t, s in enumerate(self.taps[1:], start=1):
-            better = xpad[s] > out  # strict: an equal later value does not take over
-            out = xp.where(better, xpad[s], out)
-            self.arg[better] = t
+        if len(self.taps) == 1:
+            out = xpad[self.taps[0]].copy()
+        else:
+            out = xp.maximum(xpad[self.taps[0]], xpad[self.taps[1]])
+            for s in self.taps[2:]:
+                xp.maximum(out, xpad[s], out=out)
+        self.xpad, self.y = xpad, out
         return out
 
     def backward(self, g):
-        return self._scatter(g, lambda t: g * (self.arg == t))
+        xp = array_module(g)
+        unclaimed = xp.ones(self.out_shape, dtype=bool)  # windows whose maximum is not yet found
+
+        def tap_grad(t):
+            hit = self.xpad[self.taps[t]] == self.y
+            hit &= unclaimed
+            xp.logical_xor(unclaimed, hit, out=unclaimed)  # hit lies within unclaimed
+            return g * hit
+        return self._scatter(g, tap_grad)
 
 
 def _pool_params(op, x, kernel_size, stride, padding):

@@ -31,3 +31,9 @@ def _(rng):
 @case("max_pool2d/overlapping-rect")
 def _(rng):
     return (lambda x: F.max_pool2d(x, (2, 3), (1, 2), (1, 0))), inputs(_distinct(rng, (1, 3, 4, 5)))
+
+
+@case("max_pool2d/tiling")
+def _(rng):
+    # stride = kernel, sizes divisible: the windows tile the input (VGG's pooling)
+    return (lambda x: F.max_pool2d(x, 2)), inputs(_distinct(rng, (2, 2, 4, 6)))

@@ -12,9 +12,11 @@ DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 DTYPES = [np.float32, np.float64]
 
 # (x shape, kernel_size, stride, padding): square and rectangular kernels, default
-# stride, overlapping windows, padding, odd sizes, batch 1, a leftover row/column.
+# stride, overlapping windows, padding, odd sizes, batch 1, a leftover row/column,
+# windows tiling the input exactly (the no-overlap backward path).
 CONFIGS = [
     ((1, 1, 4, 4), 2, None, 0),
+    ((2, 3, 6, 4), (3, 2), None, 0),
     ((2, 3, 7, 6), 3, 2, 1),
     ((1, 2, 6, 9), (2, 3), (1, 2), (1, 1)),
     ((3, 1, 5, 4), (3, 1), 1, (1, 0)),
@@ -92,6 +94,21 @@ def test_max_pool2d_ties_go_to_the_first_maximum(device, rng):
     expected[:, :, :4, :4] = g
     np.testing.assert_array_equal(dx, expected)
     np.testing.assert_array_equal(dx, ref.max_pool2d_backward(x, g, 2, 1))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool2d_ties_in_tiling_windows(device, rng):
+    # Windows that tile the input (the ReLU-zeros case of VGG): all-zero windows send
+    # their gradient to the top-left element; a window with one larger value to it.
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 3, 2] = 1.0
+    g = rng.standard_normal((1, 1, 2, 2))
+    _, dx = _forward_backward(F.max_pool2d, x, g, device, kernel_size=2)
+    expected = np.zeros_like(x)
+    expected[0, 0, ::2, ::2] = g[0, 0]
+    expected[0, 0, 2, 2], expected[0, 0, 3, 2] = 0.0, g[0, 0, 1, 1]
+    np.testing.assert_array_equal(dx, expected)
+    np.testing.assert_array_equal(dx, ref.max_pool2d_backward(x, g, 2, 2))
 
 
 @pytest.mark.parametrize("device", DEVICES)
