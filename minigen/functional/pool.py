@@ -105,7 +105,8 @@ class MaxPool2d(_Windows, Function):
     Ties are not shared: the whole of g[n,c,i,j] goes to the first maximum, so
     the result is deterministic. Forward keeps only the maxima; backward finds
     the winning tap again by comparing each tap with y (kh kw passes of the
-    output's size either way, but no index array and no select per tap).
+    output's size either way, but no index array and no select per tap). A NaN
+    in a window makes its output NaN, and that window passes back no gradient.
     """
     def forward(self, x):
         xp = array_module(x)
