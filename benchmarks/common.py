@@ -12,6 +12,7 @@ def numpy_and_torch(threads, no_torch=False):
     unless ``no_torch`` or it is missing, torch with the same number of threads: (np, torch or None)."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    import minigen  # noqa: F401  (before NumPy, so that its OpenBLAS setting applies as in the CLI)
     import numpy as np
     torch = None
     if not no_torch:

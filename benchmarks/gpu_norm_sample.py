@@ -160,7 +160,7 @@ def main():
     src = cp.ones(args.copy_mib * 2**20 // dtype.itemsize, dtype)
     dst = cp.empty_like(src)
     copy_gbs = 2 * src.nbytes / time(lambda: cp.copyto(dst, src), args.repeat) / 1e6
-    del src, dst
+    src = dst = None  # free the copy buffers before the measured ops
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     print(f"# device: {props['name'].decode()}, CuPy {cp.__version__}"
           + (f", PyTorch {torch.__version__}" if torch else "")

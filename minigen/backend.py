@@ -5,6 +5,9 @@ one code path serves both devices wherever the maths is the same. CuPy is
 optional and imported only when first needed.
 """
 import functools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -63,6 +66,77 @@ def to_device(a, device):
     if device == "cuda":
         return cupy().asarray(a)
     return cupy().asnumpy(a)
+
+
+# ---- CPU threads for memory passes -----------------------------------------------
+# BLAS runs the GEMMs on every core; the copies around them (im2col, pooling,
+# ReLU) are NumPy loops on one core unless split. NumPy releases the GIL inside
+# its loops, so slices of one pass given to plain threads run at the same time.
+
+PARALLEL_MIN_ELEMENTS = 1 << 18  # below this a pass runs in one piece (a thread hand-off costs ~50 us)
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def cpu_threads():
+    """Threads for split passes: $MINIGEN_NUM_THREADS, else the cores this process may use."""
+    value = os.environ.get("MINIGEN_NUM_THREADS")
+    if value:
+        return max(1, int(value))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def in_threads(fn, n, out):
+    """fn(lo, hi) over contiguous pieces covering range(n), one per thread, the caller
+    running the last; the pieces must write disjoint parts of ``out``, the array the
+    pass fills. A small pass, n < 2 or a CuPy ``out`` runs as fn(0, n)."""
+    global _pool
+    threads = 1 if is_cupy(out) else min(cpu_threads(), n, max(1, out.size // PARALLEL_MIN_ELEMENTS))
+    if threads < 2:
+        fn(0, n)
+        return
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < threads - 1:
+            _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigen")
+    bounds = [n * i // threads for i in range(threads + 1)]
+    futures = [_pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-2], bounds[1:-1])]
+    try:
+        fn(bounds[-2], n)
+    finally:
+        wait(futures)  # no piece may still be writing when the caller moves on
+    for f in futures:
+        f.result()
+
+
+def elementwise(fn, *arrays):
+    """fn(*arrays, out=out) into a new array shaped like arrays[0], for elementwise fn.
+    For C-contiguous NumPy arrays of one shape the flat range is split between threads."""
+    out = array_module(*arrays).empty_like(arrays[0])
+    if all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.shape == out.shape for a in arrays):
+        flat = [a.reshape(-1) for a in arrays + (out,)]
+        in_threads(lambda lo, hi: fn(*[a[lo:hi] for a in flat[:-1]], out=flat[-1][lo:hi]), out.size, out)
+    else:
+        fn(*arrays, out=out)
+    return out
+
+
+def contiguous(a):
+    """A C-contiguous copy of a NumPy array, split between threads along axis 0."""
+    out = np.empty(a.shape, a.dtype)
+
+    def copy(lo, hi):
+        out[lo:hi] = a[lo:hi]
+    in_threads(copy, len(out), out)
+    return out
+
+
+def _forget_pool():
+    global _pool
+    _pool = None  # a forked child has no copies of the parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 # ---- dtype policy -------------------------------------------------------

@@ -18,3 +18,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def threads(request, monkeypatch):
+    """The CPU passes that backend.in_threads splits run in one piece, or in up to three
+    pieces however small they are (so the tiny test arrays take the split path too)."""
+    monkeypatch.setenv("MINIGEN_NUM_THREADS", str(request.param))
+    monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", 1)
+    return request.param

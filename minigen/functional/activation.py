@@ -3,7 +3,7 @@
 Parameters (slopes, alpha, beta) are turned into Python floats so that they
 never promote float32 data to float64.
 """
-from ..backend import array_module
+from ..backend import array_module, elementwise
 from ..tensor import Function
 from .shape import _axis
 
@@ -15,14 +15,22 @@ def _sigmoid(x):
     return xp.where(x >= 0, 1, e) / (1 + e)
 
 
+def _relu(x, out):
+    return array_module(x).maximum(x, 0, out=out)
+
+
+def _relu_grad(g, y, out):
+    return array_module(g).multiply(g, y > 0, out=out)
+
+
 class ReLU(Function):
     """y = max(x, 0);  dx = g [x > 0]."""
     def forward(self, x):
-        self.y = array_module(x).maximum(x, 0)  # y > 0 exactly where x > 0; no mask kept
+        self.y = elementwise(_relu, x)  # y > 0 exactly where x > 0; no mask kept
         return self.y
 
     def backward(self, g):
-        return g * (self.y > 0)
+        return elementwise(_relu_grad, g, self.y)
 
 
 class LeakyReLU(Function):

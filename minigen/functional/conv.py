@@ -56,7 +56,9 @@ import operator
 import threading
 from typing import NamedTuple
 
-from ..backend import array_module, is_cupy
+import numpy as np
+
+from ..backend import array_module, contiguous, in_threads, is_cupy
 from ..tensor import Function
 
 COLUMN_LIMIT_BYTES = 512 * 2**20
@@ -112,15 +114,9 @@ def _chunks(n, bytes_per_image):
     return [(lo, min(n, lo + step)) for lo in range(0, n, step)]
 
 
-def _window(x, top_left, size):
-    """out[..., r, c] = x[..., r - top, c - left] for r, c < size, zero outside x.
-
-    A view of x when the window lies inside it, else a copy in the workspace.
-    """
-    (top, left), (h, w), (height, width) = top_left, x.shape[2:], size
-    if top <= 0 and left <= 0 and h + top >= height and w + left >= width:
-        return x[:, :, -top:height - top, -left:width - left]
-    out = _workspace("window", array_module(x), x.shape[:2] + (height, width), x.dtype)
+def _pad_into(out, x, top_left):
+    """out[..., r, c] = x[..., r - top, c - left] where that lies in x, 0 elsewhere."""
+    (top, left), (h, w), (height, width) = top_left, x.shape[2:], out.shape[2:]
     r0 = min(max(top, 0), height)
     r1 = max(min(top + h, height), r0)
     c0 = min(max(left, 0), width)
@@ -130,24 +126,36 @@ def _window(x, top_left, size):
     out[:, :, r0:r1, :c0] = 0
     out[:, :, r0:r1, c1:] = 0
     out[:, :, r0:r1, c0:c1] = x[:, :, r0 - top:r1 - top, c0 - left:c1 - left]
-    return out
 
 
 def _columns(x, geom, out_hw):
     """im2col: cols[(c, p, q), (n, i, j)] = x[n, c, i s - top + p d, j s - left + q d] (0 outside x).
 
-    One copy out of a strided view (any strides of x work, so a non-contiguous
-    input needs no contiguous copy first); shape (groups, Cg kH kW, N H_out W_out).
+    The window of x the output reads is x itself (a view) when it lies inside
+    x, else a zero-padded copy in the workspace; the columns are one copy out
+    of a strided view of it (any strides of x work, so a non-contiguous input
+    needs no contiguous copy first). Both copies are split over channels
+    between the CPU threads, each thread padding its channels just before it
+    reads them. Shape (groups, Cg kH kW, N H_out W_out). NumPy arrays only.
     """
-    xp = array_module(x)
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = geom.kernel, geom.stride, geom.dilation, out_hw
+    (top, left), (h, w), (height, width) = geom.padding, x.shape[2:], geom.extent(out_hw)
     n, c = x.shape[:2]
-    x = _window(x, geom.padding, geom.extent(out_hw))
-    bn, bc, bh, bw = x.strides
-    view = xp.lib.stride_tricks.as_strided(
-        x, (c, kh, kw, n, ho, wo), (bc, dh * bh, dw * bw, bn, sh * bh, sw * bw))
-    cols = _workspace("columns", xp, view.shape, x.dtype)
-    cols[...] = view
+    inside = top <= 0 and left <= 0 and h + top >= height and w + left >= width
+    if inside:
+        window = x[:, :, -top:height - top, -left:width - left]
+    else:
+        window = _workspace("window", np, (n, c, height, width), x.dtype)
+    cols = _workspace("columns", np, (c, kh, kw, n, ho, wo), x.dtype)
+
+    def build(lo, hi):
+        part = window[:, lo:hi]
+        if not inside:
+            _pad_into(part, x[:, lo:hi], geom.padding)
+        bn, bc, bh, bw = part.strides
+        cols[lo:hi] = np.lib.stride_tricks.as_strided(
+            part, (hi - lo, kh, kw, n, ho, wo), (bc, dh * bh, dw * bw, bn, sh * bh, sw * bw))
+    in_threads(build, c, cols)
     return cols.reshape(geom.groups, -1, n * ho * wo)
 
 
@@ -246,7 +254,7 @@ def _adjoint(gy, geom, in_hw, weight=None, x=None):
     # the scatter writes C_in kH kW rows and then adds them tap by tap (about twice the memory
     # traffic per row), so it is the cheaper one when C_out > 2 C_in (e.g. RGB -> 64 channels).
     if geom.stride == (1, 1) and weight is not None and weight.shape[0] <= 2 * weight.shape[1] * geom.groups:
-        flipped = _flip(weight, geom.groups)
+        flipped = contiguous(_flip(weight, geom.groups))  # a GEMM operand: copied once, in threads
         gx, gw = _gather_gemm(gy, geom.flipped(), in_hw, weight=flipped, grad=x)
         return gx, (None if gw is None else _flip(gw, geom.groups))
     gx = None if weight is None else _scatter(gy, weight, geom, in_hw)

@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, in_threads
 from ..tensor import Function
 
 
@@ -62,19 +62,23 @@ class _Windows:
         return xpad
 
     def _scatter(self, g, tap_grad):
-        """dx from per-tap gradients: dxpad[tap slice] += tap_grad(t), then crop the padding.
+        """dx from per-tap gradients: dxpad[tap slice] += tap_grad(t, lo, hi) for channels lo:hi,
+        then crop the padding. Channels are independent, so they are split between threads.
         Windows that tile the input (stride = kernel, no padding, as in VGG) never overlap,
         so each tap's slice is written once and nothing needs to be zeroed or added."""
         xp = array_module(g)
         tiled = self.stride == self.kernel and self.padding == (0, 0)
-        if tiled and all(o * k == n for o, k, n in zip(self.out_shape[2:], self.kernel, self.pad_shape[2:])):
-            gx = xp.empty(self.pad_shape, dtype=g.dtype)
+        tiled = tiled and all(o * k == n for o, k, n in zip(self.out_shape[2:], self.kernel, self.pad_shape[2:]))
+        gpad = (xp.empty if tiled else xp.zeros)(self.pad_shape, dtype=g.dtype)
+
+        def run(lo, hi):
+            part = gpad[:, lo:hi]
             for t, s in enumerate(self.taps):
-                gx[s] = tap_grad(t)
-            return gx
-        gpad = xp.zeros(self.pad_shape, dtype=g.dtype)
-        for t, s in enumerate(self.taps):
-            gpad[s] += tap_grad(t)
+                if tiled:
+                    part[s] = tap_grad(t, lo, hi)
+                else:
+                    part[s] += tap_grad(t, lo, hi)
+        in_threads(run, gpad.shape[1], gpad)
         return _crop(gpad, self.padding)
 
 
@@ -85,15 +89,22 @@ class AvgPool2d(_Windows, Function):
         dxpad[n,c, i sh + a, j sw + b] += g[n,c,i,j] / (kh kw)   for every tap (a, b)
     """
     def forward(self, x):
+        xp = array_module(x)
         xpad = self._prepare(x, 0)
-        out = array_module(x).zeros(self.out_shape, dtype=x.dtype)
-        for s in self.taps:
-            out += xpad[s]
-        return out / (self.kernel[0] * self.kernel[1])
+        out = xp.empty(self.out_shape, dtype=x.dtype)
+
+        def run(lo, hi):
+            part, o = xpad[:, lo:hi], out[:, lo:hi]
+            o[...] = part[self.taps[0]]
+            for s in self.taps[1:]:
+                o += part[s]
+            xp.divide(o, self.kernel[0] * self.kernel[1], out=o)
+        in_threads(run, out.shape[1], out)
+        return out
 
     def backward(self, g):
         g = g / (self.kernel[0] * self.kernel[1])
-        return self._scatter(g, lambda t: g)
+        return self._scatter(g, lambda t, lo, hi: g[:, lo:hi])
 
 
 class MaxPool2d(_Windows, Function):
@@ -111,12 +122,14 @@ class MaxPool2d(_Windows, Function):
     def forward(self, x):
         xp = array_module(x)
         xpad = self._prepare(x, -np.inf)
-        if len(self.taps) == 1:
-            out = xpad[self.taps[0]].copy()
-        else:
-            out = xp.maximum(xpad[self.taps[0]], xpad[self.taps[1]])
-            for s in self.taps[2:]:
-                xp.maximum(out, xpad[s], out=out)
+        out = xp.empty(self.out_shape, dtype=x.dtype)
+
+        def run(lo, hi):
+            part, o = xpad[:, lo:hi], out[:, lo:hi]
+            o[...] = part[self.taps[0]]
+            for s in self.taps[1:]:
+                xp.maximum(o, part[s], out=o)
+        in_threads(run, out.shape[1], out)
         self.xpad, self.y = xpad, out
         return out
 
@@ -124,11 +137,12 @@ class MaxPool2d(_Windows, Function):
         xp = array_module(g)
         unclaimed = xp.ones(self.out_shape, dtype=bool)  # windows whose maximum is not yet found
 
-        def tap_grad(t):
-            hit = self.xpad[self.taps[t]] == self.y
-            hit &= unclaimed
-            xp.logical_xor(unclaimed, hit, out=unclaimed)  # hit lies within unclaimed
-            return g * hit
+        def tap_grad(t, lo, hi):
+            free = unclaimed[:, lo:hi]
+            hit = self.xpad[:, lo:hi][self.taps[t]] == self.y[:, lo:hi]
+            hit &= free
+            xp.logical_xor(free, hit, out=free)  # hit lies within free
+            return g[:, lo:hi] * hit
         return self._scatter(g, tap_grad)
 
 

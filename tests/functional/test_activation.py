@@ -68,7 +68,7 @@ def _run(op, x_np, device, rng):
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", list(ELEMENTWISE))
-def test_elementwise_matches_numpy(name, shape, layout, dtype, device, rng):
+def test_elementwise_matches_numpy(name, shape, layout, dtype, device, rng, threads):
     op, f, df = ELEMENTWISE[name]
     x_np = _array(rng, shape, dtype, layout)
     x, y, g = _run(op, x_np, device, rng)

@@ -104,7 +104,7 @@ def _close(actual, expected, dtype):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("index", range(len(CASES)), ids=IDS)
-def test_matches_reference(index, dtype, device):
+def test_matches_reference(index, dtype, device, threads):
     op, params = CASES[index][0], CASES[index][4]
     x, w, b, g, (y_ref, grads_ref) = _problem(index)
     cast = (lambda a: None if a is None else a.astype(dtype))
@@ -121,7 +121,7 @@ def test_matches_reference(index, dtype, device):
 @pytest.mark.parametrize("layout", ["transposed", "reversed", "strided"])
 @pytest.mark.parametrize("index", [0, 3, 6, len(CONV), len(CONV) + 2, len(CONV) + 4],
                          ids=lambda i: IDS[i])
-def test_non_contiguous_inputs(index, layout, device):
+def test_non_contiguous_inputs(index, layout, device, threads):
     op, params = CASES[index][0], CASES[index][4]
     x, w, b, g, (y_ref, grads_ref) = _problem(index)
     y, grads = _run(op, _non_contiguous(x, layout), _non_contiguous(w, layout), b,

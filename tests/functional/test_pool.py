@@ -41,7 +41,7 @@ def _forward_backward(op, x, g, device, **kwargs):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, kernel, stride, padding", CONFIGS)
-def test_avg_pool2d_matches_reference(shape, kernel, stride, padding, dtype, device, rng):
+def test_avg_pool2d_matches_reference(shape, kernel, stride, padding, dtype, device, rng, threads):
     x = rng.standard_normal(shape).astype(dtype)
     kw = dict(kernel_size=kernel, stride=stride, padding=padding)
     expected = ref.avg_pool2d(x, **kw)
@@ -54,7 +54,7 @@ def test_avg_pool2d_matches_reference(shape, kernel, stride, padding, dtype, dev
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, kernel, stride, padding", CONFIGS)
-def test_max_pool2d_matches_reference(shape, kernel, stride, padding, dtype, device, rng):
+def test_max_pool2d_matches_reference(shape, kernel, stride, padding, dtype, device, rng, threads):
     x = rng.standard_normal(shape).astype(dtype)
     kw = dict(kernel_size=kernel, stride=stride, padding=padding)
     expected = ref.max_pool2d(x, **kw)
@@ -97,7 +97,7 @@ def test_max_pool2d_ties_go_to_the_first_maximum(device, rng):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_max_pool2d_ties_in_tiling_windows(device, rng):
+def test_max_pool2d_ties_in_tiling_windows(device, rng, threads):
     # Windows that tile the input (the ReLU-zeros case of VGG): all-zero windows send
     # their gradient to the top-left element; a window with one larger value to it.
     x = np.zeros((1, 1, 4, 4))

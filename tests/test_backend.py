@@ -1,0 +1,65 @@
+"""backend's CPU thread helpers: in_threads, elementwise, contiguous."""
+import threading
+
+import numpy as np
+import pytest
+
+from minigen import backend
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 100])
+def test_in_threads_covers_the_range_once(n, threads):
+    seen, pieces = np.zeros(n, int), []
+
+    def mark(lo, hi):
+        assert 0 <= lo < hi <= n
+        seen[lo:hi] += 1
+        pieces.append(threading.current_thread().name)
+    backend.in_threads(mark, n, seen)
+    assert (seen == 1).all()
+    assert len(pieces) == min(threads, n)  # one piece per thread
+    assert pieces.count(threading.current_thread().name) == 1  # the caller runs one of them
+
+
+def test_in_threads_keeps_small_passes_whole(monkeypatch):
+    monkeypatch.setenv("MINIGEN_NUM_THREADS", "4")
+    calls = []
+    out = np.zeros(backend.PARALLEL_MIN_ELEMENTS * 2 - 1)
+    backend.in_threads(lambda lo, hi: calls.append((lo, hi)), 8, out)
+    assert calls == [(0, 8)]  # under two pieces' worth of work: no hand-off
+
+
+def test_in_threads_raises_a_piece_error_after_all_pieces_finish(threads):
+    done = []
+
+    def piece(lo, hi):
+        done.append(lo)
+        if lo == 0:
+            raise ValueError("piece 0 failed")
+    with pytest.raises(ValueError, match="piece 0 failed"):
+        backend.in_threads(piece, 6, np.zeros(6))
+    assert len(done) == min(threads, 6)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_elementwise_matches_one_call(layout, threads, rng):
+    a, b = rng.standard_normal((2, 5, 7, 3))
+    if layout == "transposed":
+        a, b = a.T, b.T
+    out = backend.elementwise(lambda x, y, out: np.multiply(x, y > 0, out=out), a, b)
+    np.testing.assert_array_equal(out, a * (b > 0))
+    assert out.shape == a.shape and out.dtype == a.dtype
+
+
+def test_contiguous_copies(threads, rng):
+    a = rng.standard_normal((6, 4, 5)).transpose(2, 0, 1)[::-1]
+    out = backend.contiguous(a)
+    assert out.flags.c_contiguous and not np.shares_memory(out, a)
+    np.testing.assert_array_equal(out, a)
+
+
+def test_thread_count_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("MINIGEN_NUM_THREADS", "5")
+    assert backend.cpu_threads() == 5
+    monkeypatch.delenv("MINIGEN_NUM_THREADS")
+    assert backend.cpu_threads() >= 1
