@@ -262,6 +262,13 @@ def _adjoint(gy, geom, in_hw, weight=None, x=None):
     return gx, gw
 
 
+def _add_bias(y, b):
+    """y[:, o] += b[o], in place, split over the channels between threads."""
+    def add(lo, hi):
+        y[:, lo:hi] += b[lo:hi].reshape(1, -1, 1, 1)
+    in_threads(add, y.shape[1], y)
+
+
 class Conv2d(Function):
     """y = conv2d(x, w) + b (formula in the module docstring);  with G = dL/dy:
 
@@ -273,7 +280,7 @@ class Conv2d(Function):
         self.x, self.w = x, w
         y, _ = _gather_gemm(x, self.geom, self.out_hw, weight=w)
         if b is not None:
-            y += b.reshape(1, -1, 1, 1)
+            _add_bias(y, b)
         return y
 
     def backward(self, g):
@@ -295,7 +302,7 @@ class ConvTranspose2d(Function):
         self.x, self.w = x, w
         y, _ = _adjoint(x, self.geom, self.out_hw, weight=w)
         if b is not None:
-            y += b.reshape(1, -1, 1, 1)
+            _add_bias(y, b)
         return y
 
     def backward(self, g):
