@@ -108,11 +108,13 @@ def in_threads(fn, n, out):
         f.result()
 
 
-def elementwise(fn, *arrays):
-    """fn(*arrays, out=out) into a new array shaped like arrays[0], for elementwise fn.
-    For C-contiguous NumPy arrays of one shape the flat range is split between threads."""
-    out = array_module(*arrays).empty_like(arrays[0])
-    if all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.shape == out.shape for a in arrays):
+def elementwise(fn, *arrays, out=None):
+    """fn(*arrays, out=out) for elementwise fn, into ``out`` (one of the arrays, for an op in
+    place) or a new array shaped like arrays[0]. For C-contiguous NumPy arrays of one shape
+    the flat range is split between threads."""
+    if out is None:
+        out = array_module(*arrays).empty_like(arrays[0])
+    if all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.shape == out.shape for a in arrays + (out,)):
         flat = [a.reshape(-1) for a in arrays + (out,)]
         in_threads(lambda lo, hi: fn(*[a[lo:hi] for a in flat[:-1]], out=flat[-1][lo:hi]), out.size, out)
     else:

@@ -4,7 +4,7 @@ Parameters (slopes, alpha, beta) are turned into Python floats so that they
 never promote float32 data to float64.
 """
 from ..backend import array_module, elementwise
-from ..tensor import Function
+from ..tensor import Function, Tensor
 from .shape import _axis
 
 
@@ -24,9 +24,9 @@ def _relu_grad(g, y, out):
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dx = g [x > 0]."""
+    """y = max(x, 0);  dx = g [x > 0]. Param inplace: y is written over x's array."""
     def forward(self, x):
-        self.y = elementwise(_relu, x)  # y > 0 exactly where x > 0; no mask kept
+        self.y = elementwise(_relu, x, out=x if self.inplace else None)  # y > 0 exactly where x > 0
         return self.y
 
     def backward(self, g):
@@ -119,8 +119,19 @@ class LogSoftmax(Function):
         return g - array_module(g).exp(self.y) * g.sum(axis=self.axis, keepdims=True)
 
 
-def relu(x):
-    return ReLU.apply(x)
+def relu(x, inplace=False):
+    """max(x, 0). With inplace=True the result is written over x's data, saving an array and
+    a pass; for an x that nothing reads afterwards, such as a convolution's output inside a
+    network (VGG does this). Refused for a leaf that requires grad (its value would be lost)
+    and for an x that the op which made it keeps for its own backward (e.g. a sigmoid's output)."""
+    if inplace and isinstance(x, Tensor):
+        if x.requires_grad and x.is_leaf:
+            raise ValueError("relu(inplace=True): x is a leaf that requires grad; it cannot be overwritten")
+        creator = x._creator
+        if creator is not None and any(v is x.data for v in vars(creator).values()):
+            raise ValueError(f"relu(inplace=True): x is kept by {type(creator).__name__} for its backward; "
+                             "overwriting it would corrupt that gradient")
+    return ReLU.apply(x, inplace=bool(inplace))
 
 
 def leaky_relu(x, negative_slope=0.01):

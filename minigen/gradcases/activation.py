@@ -14,6 +14,12 @@ def _(rng):
     return F.relu, inputs(_away_from_zero(rng, (4, 5)))
 
 
+@case("relu/inplace")
+def _(rng):
+    # over the output of a product (which keeps its inputs, not its output)
+    return (lambda x, y: F.relu(x * y, inplace=True)), inputs(_away_from_zero(rng, (4, 5)), rng.uniform(0.5, 2, (4, 5)))
+
+
 @case("leaky_relu")
 def _(rng):
     return (lambda x: F.leaky_relu(x, 0.2)), inputs(_away_from_zero(rng, (4, 5)))

@@ -171,7 +171,8 @@ class VGG(nn.Module):
             if name.startswith("conv"):
                 h = getattr(self, name)(h)
             elif name.startswith("relu"):
-                h = F.relu(h)
+                # the convolution's output is dropped unless it was asked for: rectify it in place
+                h = F.relu(h, inplace="conv" + name[4:] not in wanted)
             else:
                 h = self._pool(h)
             if name in wanted:

@@ -162,3 +162,34 @@ X = Tensor(np.zeros((2, 3), np.float32))
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_relu_inplace_overwrites_and_matches(layout, device, threads, rng):
+    a, b = _array(rng, (2, 3, 5), np.float64, layout), rng.uniform(0.5, 2, (2, 3, 5))
+    expected = {}
+    for inplace in (False, True):
+        x, w = Tensor(to_device(a, device), requires_grad=True), Tensor(to_device(b, device))
+        h = x * w
+        y = F.relu(h, inplace=inplace)
+        assert (y.data is h.data) == inplace  # in place: the product's array now holds the result
+        y.backward(to_device(np.arange(a.size, dtype=float).reshape(a.shape), device))
+        expected.setdefault("y", y.numpy())
+        expected.setdefault("grad", to_device(x.grad, "cpu"))
+        np.testing.assert_array_equal(y.numpy(), expected["y"])
+        np.testing.assert_array_equal(to_device(x.grad, "cpu"), expected["grad"])
+    np.testing.assert_array_equal(expected["y"], np.maximum(a * b, 0))
+
+
+def test_relu_inplace_refuses_values_still_needed():
+    leaf = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    with pytest.raises(ValueError, match="leaf that requires grad"):
+        F.relu(leaf, inplace=True)
+    s = F.sigmoid(leaf)  # sigmoid's backward reads its output
+    with pytest.raises(ValueError, match="kept by Sigmoid for its backward"):
+        F.relu(s, inplace=True)
+    np.testing.assert_array_equal(leaf.data, [-1.0, 2.0])
+    free = Tensor(np.array([-1.0, 2.0]))  # no gradient wanted: nothing to protect
+    assert F.relu(free, inplace=True).data is free.data
+    np.testing.assert_array_equal(free.data, [0.0, 2.0])

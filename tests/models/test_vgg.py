@@ -43,6 +43,10 @@ def test_forward_returns_exactly_the_requested_layers(vgg19):
     # each layer is the next op applied to the previous one
     both = vgg19(x, ["conv1_1", "relu1_1"])
     np.testing.assert_array_equal(both["relu1_1"].data, np.maximum(both["conv1_1"].data, 0))
+    # a convolution's output is rectified in place only when it was not asked for
+    assert (both["conv1_1"].data < 0).any()
+    np.testing.assert_array_equal(out["conv1_1"].data, both["conv1_1"].data)
+    np.testing.assert_array_equal(vgg19(x, ["relu3_1"])["relu3_1"].data, out["relu3_1"].data)
 
 
 def test_forward_computes_no_deeper_than_asked():
