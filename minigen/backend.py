@@ -74,7 +74,7 @@ def to_device(a, device):
 # its loops, so slices of one pass given to plain threads run at the same time.
 
 PARALLEL_MIN_ELEMENTS = 1 << 18  # below this a pass runs in one piece (a thread hand-off costs ~50 us)
-_pool = None
+_pool, _pool_workers = None, 0
 _pool_lock = threading.Lock()
 
 
@@ -89,17 +89,19 @@ def cpu_threads():
 def in_threads(fn, n, out):
     """fn(lo, hi) over contiguous pieces covering range(n), one per thread, the caller
     running the last; the pieces must write disjoint parts of ``out``, the array the
-    pass fills. A small pass, n < 2 or a CuPy ``out`` runs as fn(0, n)."""
-    global _pool
+    pass fills, and must not call in_threads themselves. A small pass, n < 2 or a CuPy
+    ``out`` runs as fn(0, n)."""
+    global _pool, _pool_workers
     threads = 1 if is_cupy(out) else min(cpu_threads(), n, max(1, out.size // PARALLEL_MIN_ELEMENTS))
     if threads < 2:
         fn(0, n)
         return
     with _pool_lock:
-        if _pool is None or _pool._max_workers < threads - 1:
-            _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigen")
+        if _pool is None or _pool_workers < threads - 1:
+            _pool, _pool_workers = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigen"), threads - 1
+        pool = _pool
     bounds = [n * i // threads for i in range(threads + 1)]
-    futures = [_pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-2], bounds[1:-1])]
+    futures = [pool.submit(fn, lo, hi) for lo, hi in zip(bounds[:-2], bounds[1:-1])]
     try:
         fn(bounds[-2], n)
     finally:
@@ -133,8 +135,8 @@ def contiguous(a):
 
 
 def _forget_pool():
-    global _pool
-    _pool = None  # a forked child has no copies of the parent's threads
+    global _pool, _pool_workers
+    _pool, _pool_workers = None, 0  # a forked child has no copies of the parent's threads
 
 
 if hasattr(os, "register_at_fork"):

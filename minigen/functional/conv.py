@@ -48,6 +48,10 @@ col2im phases) live in a per-thread workspace reused from call to call and
 freed by clear_workspace(): the fresh pages of a new large array each cost a
 page fault and a zero-fill by the kernel, as much time again as filling them.
 
+On the CPU the memory passes (padding and im2col, the flipped-weight copy, the
+bias add) are split over channels between threads (backend.in_threads), so
+that they, like the GEMMs, use every core.
+
 For CuPy arrays both primitives run in minigen.cuda.conv (im2col / col2im
 kernels around cuBLAS), the adjoint as col2im at every stride.
 """
