@@ -4,8 +4,10 @@ Every op finds its array module from its data (``xp = array_module(x)``), so
 one code path serves both devices wherever the maths is the same. CuPy is
 optional and imported only when first needed.
 """
+import ctypes
 import functools
 import os
+import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -201,3 +203,22 @@ def kernel_module(family):
 def kernel(family, name):
     """A compiled kernel function by family (file) and extern "C" name."""
     return kernel_module(family).get_function(name)
+
+
+# ---- reusing freed memory ------------------------------------------------------------
+# glibc's malloc gives each block over 32 MiB its own mmap and unmaps it on free, so the
+# large activations of every training step are faulted in again page by page (and with
+# transparent huge pages the kernel may stall compacting memory first). At 512 x 512 that
+# costs more than the arithmetic of the norms and activations.
+
+def keep_freed_memory():
+    """Make glibc's malloc serve every block from its heap and never hand freed memory back
+    to the system (mallopt M_MMAP_MAX = 0, M_TRIM_THRESHOLD = unlimited), so the next step
+    reuses pages already mapped. The process then keeps its peak footprint until it exits.
+    The minigen command calls this; MINIGEN_KEEP_MEMORY=0 turns it off. Returns whether it
+    took effect (False off glibc)."""
+    if os.environ.get("MINIGEN_KEEP_MEMORY", "1") == "0" or platform.libc_ver()[0] != "glibc":
+        return False
+    mallopt = ctypes.CDLL(None).mallopt
+    m_trim_threshold, m_mmap_max = -1, -4  # from malloc.h; a threshold of -1 reads as SIZE_MAX
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, -1))

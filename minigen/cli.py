@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import __version__
+from . import __version__, backend
 from .errors import MinigenError
 from .recipes.common import add_run_options, check_device
 
@@ -86,6 +86,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    backend.keep_freed_memory()  # this process is ours: reuse the big activations' pages
     try:
         return args.run(args)
     except MinigenError as e:

@@ -1,4 +1,8 @@
-"""backend's CPU thread helpers: in_threads, elementwise, contiguous."""
+"""backend's CPU helpers: in_threads, elementwise, contiguous, keep_freed_memory."""
+import os
+import platform
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -63,3 +67,34 @@ def test_thread_count_follows_the_environment(monkeypatch):
     assert backend.cpu_threads() == 5
     monkeypatch.delenv("MINIGEN_NUM_THREADS")
     assert backend.cpu_threads() >= 1
+
+
+# A child process reports how many bytes glibc holds in mmapped blocks before and after
+# allocating 64 MiB (mallinfo2's hblkhd), having called keep_freed_memory or not.
+_MMAPPED = """
+import ctypes, numpy as np
+from minigen import backend
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Info
+applied = backend.keep_freed_memory()
+before = mallinfo2().hblkhd
+a = np.ones(1 << 24, np.float32)
+print(applied, mallinfo2().hblkhd - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_keep_freed_memory_serves_big_blocks_from_the_heap(keep):
+    env = dict(os.environ, MINIGEN_KEEP_MEMORY=keep)
+    out = subprocess.run([sys.executable, "-c", _MMAPPED], env=env, capture_output=True, text=True, check=True)
+    applied, mmapped = out.stdout.split()
+    assert applied == ("True" if keep == "1" else "False")
+    if keep == "1":
+        assert int(mmapped) == 0  # the 64 MiB came from the heap, where freed pages stay
+    else:
+        assert int(mmapped) >= 1 << 26  # glibc's default: a fresh mapping of its own
+

@@ -33,14 +33,32 @@ class ReLU(Function):
         return elementwise(_relu_grad, g, self.y)
 
 
+def _times_slope(x, positive, slope, out):
+    """out = x (1 where positive, slope elsewhere). For 0 <= slope <= 1 the factor is
+    max(positive, slope), a select by arithmetic: np.where is several times slower on
+    masks of random signs. Exact either way (x times 1 or one rounding of x slope)."""
+    xp = array_module(x)
+    if 0 <= slope <= 1:
+        xp.maximum(positive, out.dtype.type(slope), out=out)
+    else:
+        out[...] = xp.where(positive, 1, slope)
+    return xp.multiply(x, out, out=out)
+
+
 class LeakyReLU(Function):
     """y = x for x > 0, s x otherwise (s = negative_slope);  dx = g (1 or s)."""
     def forward(self, x):
-        self.positive = x > 0
-        return array_module(x).where(self.positive, x, x * self.negative_slope)
+        xp, s = array_module(x), self.negative_slope
+        self.positive = xp.empty(x.shape, bool)
+
+        def leaky(x, positive, out):
+            xp.greater(x, 0, out=positive)  # this piece of self.positive, kept for backward
+            return _times_slope(x, positive, s, out)
+        return elementwise(leaky, x, self.positive)
 
     def backward(self, g):
-        return array_module(g).where(self.positive, g, g * self.negative_slope)
+        s = self.negative_slope
+        return elementwise(lambda g, positive, out: _times_slope(g, positive, s, out), g, self.positive)
 
 
 class Sigmoid(Function):

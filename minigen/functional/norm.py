@@ -11,24 +11,20 @@ seen in the shape ``view`` and its statistics are taken over ``axes`` of it,
     y = gamma_c xhat + beta_c                (per-channel affine, optional)
 
 Statistics take two passes (the mean, then the mean squared deviation), so a
-large offset does not cancel catastrophically, and stay in x's dtype.
+large offset does not cancel catastrophically, and stay in x's dtype. On the
+CPU the work goes in blocks of axis 1 of the view (channels, or groups), which
+the statistics never mix: each block is read from memory once and its later
+passes run in the cache, and the blocks are split between threads.
 AdaIN and conditional instance norm are compositions on top of instance norm.
 For CuPy arrays, batch and instance norm run in the kernels of
 minigen.cuda.norm (one-pass Welford statistics); group norm runs this code.
 """
 import numpy as np
 
-from ..backend import array_module, is_cupy, to_device
+from ..backend import array_module, in_threads, is_cupy, to_device
 from ..tensor import Function, Tensor
 from .arithmetic import sqrt
 from .reduction import mean, var
-
-
-def _moments(xv, axes):
-    """Biased mean and variance over ``axes`` (kept as size-1 axes), two-pass."""
-    mu = xv.mean(axis=axes, keepdims=True)
-    d = xv - mu
-    return mu, (d * d).mean(axis=axes, keepdims=True)
 
 
 def _channel_shape(ndim, c):
@@ -45,11 +41,25 @@ def _update_running(running_mean, running_var, momentum, mu, var, n):
         running_var[...] = (1 - momentum) * running_var + momentum * unbiased
 
 
-def _normalise_backward(ghat, xhat, inv_std, view, axes):
-    """dx = (ghat - mean(ghat) - xhat mean(ghat xhat)) / sigma, means over the normalised group."""
-    gv, xv = ghat.reshape(view), xhat.reshape(view)
-    dx = gv - gv.mean(axis=axes, keepdims=True) - xv * (gv * xv).mean(axis=axes, keepdims=True)
-    return (dx * inv_std).reshape(ghat.shape)
+BLOCK_BYTES = 1 << 20  # a block's values stay in the cache across the passes over them
+
+
+def _blocks(fn, view, out):
+    """fn(lo, hi) over blocks of axis 1 of ``view`` (channels, or groups of them) of about
+    BLOCK_BYTES of ``out`` each, split between the CPU threads (one block for CuPy).
+
+    The statistics never mix indices of that axis, so the blocks are independent:
+    each is read from memory once, its later passes hit the cache, and the
+    temporaries are block-sized rather than image-sized."""
+    if is_cupy(out):
+        fn(0, view[1])
+        return
+    step = max(1, BLOCK_BYTES // max(1, out.nbytes // view[1]))
+
+    def piece(lo, hi):
+        for b in range(lo, hi, step):
+            fn(b, min(hi, b + step))
+    in_threads(piece, view[1], out)
 
 
 class Normalize(Function):
@@ -77,19 +87,39 @@ class Normalize(Function):
         self.kernels = None
         if is_cupy(x) and x.size and tuple(self.view) == x.shape:  # batch and instance norm: kernels/norm.cu
             return self._forward_cuda(xp, x, weight, bias)
+        xv = x.reshape(self.view)
+        self.shape_view = view = xv.shape
+        kept = tuple(1 if a in self.axes else n for a, n in enumerate(view))
         if self.stats is None:
-            xv = x.reshape(self.view)
-            mu, v = _moments(xv, self.axes)
-            if self.running is not None:
-                _update_running(*self.running, mu, v, x.size // mu.size)
+            mu, v = xp.empty(kept, x.dtype), xp.empty(kept, x.dtype)
         else:
-            xv, (mu, v) = x, self.stats
-        self.inv_std = 1 / xp.sqrt(v + self.eps)
-        self.xhat = ((xv - mu) * self.inv_std).reshape(x.shape)
-        self.weight = weight
-        cs = _channel_shape(x.ndim, x.shape[1])
-        y = self.xhat if weight is None else self.xhat * weight.reshape(cs)
-        return y if bias is None else y + bias.reshape(cs)
+            mu, v = (s.reshape(kept) for s in self.stats)
+        self.inv_std, self.xhat, self.weight = xp.empty(kept, x.dtype), xp.empty(x.shape, x.dtype), weight
+        y = self.xhat if weight is None and bias is None else xp.empty(x.shape, x.dtype)
+        hv, per = self.xhat.reshape(view), x.shape[1] // view[1]
+
+        def block(lo, hi):
+            # two-pass statistics (the mean, then the mean squared deviation)
+            if self.stats is None:
+                mu[:, lo:hi] = xv[:, lo:hi].mean(axis=self.axes, keepdims=True)
+            d = xp.subtract(xv[:, lo:hi], mu[:, lo:hi], out=hv[:, lo:hi])
+            if self.stats is None:
+                v[:, lo:hi] = (d * d).mean(axis=self.axes, keepdims=True)
+            self.inv_std[:, lo:hi] = 1 / xp.sqrt(v[:, lo:hi] + self.eps)
+            d *= self.inv_std[:, lo:hi]
+            if y is not self.xhat:  # the affine is per channel: this block's channels
+                c0, c1 = lo * per, hi * per
+                cs = _channel_shape(x.ndim, c1 - c0)
+                if weight is None:
+                    y[:, c0:c1] = self.xhat[:, c0:c1]
+                else:
+                    xp.multiply(self.xhat[:, c0:c1], weight[c0:c1].reshape(cs), out=y[:, c0:c1])
+                if bias is not None:
+                    y[:, c0:c1] += bias[c0:c1].reshape(cs)
+        _blocks(block, view, self.xhat)
+        if self.stats is None and self.running is not None:
+            _update_running(*self.running, mu, v, x.size // mu.size)
+        return y
 
     def _forward_cuda(self, xp, x, weight, bias):
         """The same computation in the kernels of minigen.cuda.norm; saves x, not xhat."""
@@ -108,18 +138,29 @@ class Normalize(Function):
         if self.kernels is not None:
             from ..cuda import norm as kernels
             return kernels.normalize_backward(g, *self.kernels, self.stats is None, self.needs_input_grad)
-        reduced = (0,) + tuple(range(2, g.ndim))
-        dx = dw = db = None
-        if self.needs_input_grad[0]:
-            ghat = g if self.weight is None else g * self.weight.reshape(_channel_shape(g.ndim, g.shape[1]))
-            if self.stats is None:
-                dx = _normalise_backward(ghat, self.xhat, self.inv_std, self.view, self.axes)
-            else:
-                dx = ghat * self.inv_std
-        if self.needs_input_grad[1]:
-            dw = (g * self.xhat).sum(axis=reduced)
-        if self.needs_input_grad[2]:
-            db = g.sum(axis=reduced)
+        xp, (need_x, need_w, need_b) = array_module(g), self.needs_input_grad
+        view, fixed, c = self.shape_view, self.stats is not None, g.shape[1]
+        reduced, per, hv = (0,) + tuple(range(2, g.ndim)), c // view[1], self.xhat.reshape(view)
+        dx = xp.empty(g.shape, g.dtype) if need_x else None
+        dw = xp.empty(c, g.dtype) if need_w else None
+        db = xp.empty(c, g.dtype) if need_b else None
+
+        def block(lo, hi):
+            c0, c1 = lo * per, hi * per
+            gb = g[:, c0:c1]
+            if need_w:
+                dw[c0:c1] = (gb * self.xhat[:, c0:c1]).sum(axis=reduced)
+            if need_b:
+                db[c0:c1] = gb.sum(axis=reduced)
+            if need_x:
+                ghat = gb if self.weight is None else gb * self.weight[c0:c1].reshape(_channel_shape(g.ndim, c1 - c0))
+                ghat, xhat = ghat.reshape((g.shape[0], hi - lo) + view[2:]), hv[:, lo:hi]
+                if not fixed:
+                    slope = (ghat * xhat).mean(axis=self.axes, keepdims=True)
+                    ghat = ghat - ghat.mean(axis=self.axes, keepdims=True)
+                    ghat -= xhat * slope
+                xp.multiply(ghat, self.inv_std[:, lo:hi], out=dx.reshape(view)[:, lo:hi])
+        _blocks(block, view, g)
         return dx, dw, db
 
 

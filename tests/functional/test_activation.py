@@ -44,6 +44,8 @@ ELEMENTWISE = {
     "leaky_relu": (lambda t: F.leaky_relu(t, 0.1), lambda x: np.where(x > 0, x, 0.1 * x),
                    lambda x: np.where(x > 0, 1.0, 0.1)),
     "leaky_relu-default": (F.leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x), lambda x: np.where(x > 0, 1.0, 0.01)),
+    "leaky_relu-steep": (lambda t: F.leaky_relu(t, 2.0), lambda x: np.where(x > 0, x, 2.0 * x),  # slope outside [0, 1]
+                         lambda x: np.where(x > 0, 1.0, 2.0)),
     "sigmoid": (F.sigmoid, _sigmoid, lambda x: _sigmoid(x) * (1 - _sigmoid(x))),
     "tanh": (F.tanh, np.tanh, lambda x: 1 / np.cosh(x) ** 2),
     "softplus": (F.softplus, lambda x: _softplus(x, 1, 20), _sigmoid),
@@ -193,3 +195,19 @@ def test_relu_inplace_refuses_values_still_needed():
     free = Tensor(np.array([-1.0, 2.0]))  # no gradient wanted: nothing to protect
     assert F.relu(free, inplace=True).data is free.data
     np.testing.assert_array_equal(free.data, [0.0, 2.0])
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.2, 1.0, 2.0, -0.5])
+def test_leaky_relu_is_exact_on_special_values(slope):
+    """The arithmetic select gives x or one rounding of slope x, exactly as np.where does,
+    also for infinities, NaN and signed zeros (compared bit for bit)."""
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 3.0, -3.0, 1e-30, -7.5], np.float32)
+    g = np.array([1.0, -np.inf, 2.0, np.inf, -1.0, np.nan, 5.0, -0.0, 0.3], np.float32)
+    t = Tensor(x, requires_grad=True)
+    with np.errstate(invalid="ignore"):  # -inf times a zero slope
+        y = F.leaky_relu(t, slope)
+        y.backward(g)
+        s = np.float32(slope)
+        np.testing.assert_array_equal(y.numpy().view(np.uint32), np.where(x > 0, x, x * s).view(np.uint32))
+        np.testing.assert_array_equal(t.grad.view(np.uint32), np.where(x > 0, g, g * s).view(np.uint32))
+

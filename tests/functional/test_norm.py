@@ -4,14 +4,27 @@ import numpy as np
 import pytest
 
 import minigen.functional as F
+from minigen import backend
 from minigen import gradcases as G
 from minigen.backend import to_device
+from minigen.functional import norm as N
 from minigen.reference import norm as R
 from minigen.tensor import Tensor
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+
+
+@pytest.fixture(params=["whole", "blocks", "threads"])
+def split(request, monkeypatch):
+    """The CPU path in one block, in blocks of one channel (or group), or in those blocks
+    spread over three threads, however small the test arrays are."""
+    if request.param != "whole":
+        monkeypatch.setattr(N, "BLOCK_BYTES", 1)
+    monkeypatch.setenv("MINIGEN_NUM_THREADS", "3" if request.param == "threads" else "1")
+    monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", 1)
+    return request.param
 
 
 def _tensor(a, dtype, device, layout="contiguous"):
@@ -62,7 +75,7 @@ def _affine(rng, c, affine):
     ((5, 3), True, "strided"),            # (N, C) input
     ((2, 3, 7), False, "contiguous"),     # (N, C, L) input
 ])
-def test_batch_norm_matches_reference(shape, affine, layout, training, dtype, device):
+def test_batch_norm_matches_reference(shape, affine, layout, training, dtype, device, split):
     rng = np.random.default_rng(10)
     x, g = rng.standard_normal(shape), rng.standard_normal(shape)
     c = shape[1]
@@ -121,7 +134,7 @@ def test_batch_norm_eval_uses_running_statistics_only():
     ((2, 1, 7, 3), True, "transposed"),
     ((3, 2, 5), True, "strided"),
 ])
-def test_instance_norm_matches_reference(shape, affine, layout, dtype, device):
+def test_instance_norm_matches_reference(shape, affine, layout, dtype, device, split):
     rng = np.random.default_rng(20)
     x, g = rng.standard_normal(shape), rng.standard_normal(shape)
     w, b = _affine(rng, shape[1], affine)
@@ -143,7 +156,7 @@ def test_instance_norm_matches_reference(shape, affine, layout, dtype, device):
     ((3, 6), 2, True, "strided"),
     ((2, 4, 3, 2), 4, True, "contiguous"),   # one channel per group
 ])
-def test_group_norm_matches_reference(shape, groups, affine, layout, dtype, device):
+def test_group_norm_matches_reference(shape, groups, affine, layout, dtype, device, split):
     rng = np.random.default_rng(30)
     x, g = rng.standard_normal(shape), rng.standard_normal(shape)
     w, b = _affine(rng, shape[1], affine)
@@ -198,7 +211,7 @@ def test_float32_large_offset_still_normalises(norm):
     ((3, 2, 4, 4), (1, 2, 2, 3)),   # one style for the batch
     ((1, 1, 3, 5), (1, 1, 1, 2)),
 ])
-def test_adain_matches_reference(content, style, dtype, device):
+def test_adain_matches_reference(content, style, dtype, device, split):
     rng = np.random.default_rng(40)
     x, s = rng.standard_normal(content), 2 + 3 * rng.standard_normal(style)
     y, (dx, ds) = _run(F.adain, [x, s], rng.standard_normal(content), dtype, device, "transposed")
@@ -217,7 +230,7 @@ def test_adain_output_carries_style_statistics():
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("styles", [np.array([1, 0, 1]), "weights"])
-def test_conditional_instance_norm_matches_reference(styles, dtype, device):
+def test_conditional_instance_norm_matches_reference(styles, dtype, device, split):
     rng = np.random.default_rng(50)
     x, g = rng.standard_normal((3, 2, 4, 3)), rng.standard_normal((3, 2, 4, 3))
     gamma, beta = rng.uniform(0.5, 1.5, (2, 2)), rng.standard_normal((2, 2))
