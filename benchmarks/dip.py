@@ -7,7 +7,8 @@
 Runs, all with the default network (5 scales, 128 channels, 4 skip channels,
 2,217,831 parameters), Adam lr 0.01, input-noise std 1/30, output averaging 0.99:
 
-- speed: seconds per iteration (forward, backward, Adam step) at 512x512, wall and CPU time;
+- speed: seconds per iteration (forward, backward, Adam step) at 128x128 and 512x512 (--speed-sizes),
+  wall and CPU time;
 - f16: denoising, F16_GT.png + Gaussian noise of sigma 25/255 (seed 0, clipped to [0, 1]);
 - kate, vase: inpainting with their masks (the image is both the masked input and the ground truth),
   cropped where the crop has the most missing pixels (on a 16-pixel grid);
@@ -31,7 +32,7 @@ import time
 
 import numpy as np
 
-from minigen import losses, optim
+from minigen import backend, losses, optim
 from minigen.data.images import load_image, save_image
 from minigen.data.imresize import imresize
 from minigen.data.metrics import psnr, psnr_y
@@ -62,9 +63,9 @@ def most_missing(mask, size, stride=16):
     return max(corners, key=lambda c: (1 - centre(mask, size, *c)).sum())
 
 
-def speed(size=512, iters=1):
-    """(wall seconds, CPU seconds of this process) per iteration of the default net at size x size;
-    on a shared machine the CPU time is the steadier figure."""
+def speed(size=512, iters=3):
+    """(wall seconds, CPU seconds of this process) per iteration of the default net at size x size,
+    medians of ``iters`` after one warm-up; on a shared machine the CPU time is the steadier figure."""
     net = build_net()
     opt = optim.Adam(net.parameters(), lr=0.01)
     z = Tensor(input_noise(32, size, size))
@@ -77,7 +78,7 @@ def speed(size=512, iters=1):
         opt.step()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return float(np.mean(wall[1:])), float(np.mean(cpu[1:]))
+    return float(np.median(wall[1:])), float(np.median(cpu[1:]))
 
 
 def quality(name, crop, iters, time_limit, out_dir, seed=0):
@@ -129,6 +130,8 @@ def _iters(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", choices=RUNS, default=list(RUNS))
+    parser.add_argument("--speed-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[128, 512],
+                        metavar="N,N", help="image sides of the speed run (default: 128,512)")
     parser.add_argument("--crop", type=int, default=128, help="side of the centre crop (default: 128)")
     parser.add_argument("--iters", type=_iters, default=400,
                         help="iterations per quality run, or 'paper' for the paper's count per image (default: 400)")
@@ -140,10 +143,12 @@ def main(argv=None):
         print(f"no data at {DATA}; set MINIGEN_DATA to the folder holding dip/", file=sys.stderr)
         return 1
     os.makedirs(args.out, exist_ok=True)
-    if "speed" in args.only:
-        wall, cpu = speed()
-        print(f"speed: default net at 512x512, {wall:.1f} s per iteration ({1 / wall:.3f} it/s) wall, "
-              f"{cpu:.1f} s of CPU time per iteration", flush=True)
+    kept = backend.keep_freed_memory()  # as the minigen command does; MINIGEN_KEEP_MEMORY=0 to compare
+    for size in (args.speed_sizes if "speed" in args.only else ()):
+        wall, cpu = speed(size)
+        print(f"speed: default net at {size}x{size}, {wall:.2f} s per iteration ({1 / wall:.3f} it/s) wall, "
+              f"{cpu:.2f} s of CPU time per iteration; {backend.cpu_threads()} threads, "
+              f"freed memory {'kept' if kept else 'returned'}", flush=True)
     rows = []
     for name in args.only:
         if name == "speed":
