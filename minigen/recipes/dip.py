@@ -51,10 +51,11 @@ def available_memory():
     return None
 
 
-def build_net(arch="skip", scales=5, channels=128, skip_channels=4, input_channels=32, out_channels=3):
+def build_net(arch="skip", scales=5, channels=128, skip_channels=4, input_channels=32, out_channels=3,
+              upsample="bilinear"):
     """The DIP network with ``channels`` down and up and ``skip_channels`` skip channels at every scale."""
     return dip_net(arch, input_channels, out_channels, down=(channels,) * scales, up=(channels,) * scales,
-                   skip=(skip_channels,) * scales)
+                   skip=(skip_channels,) * scales, upsample=upsample)
 
 
 def _check_fit(net, h, w, what, device):
@@ -74,14 +75,16 @@ def _check_fit(net, h, w, what, device):
 
 
 def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 / 30, ema=0.99, ground_truth=None,
-        net_options=None, stop_below=None, time_limit=None, save_every=0, on_save=None, seed=0, device="cpu",
-        log_every=100, label=None):
+        net_options=None, code="uniform", stop_below=None, time_limit=None, save_every=0, on_save=None, seed=0,
+        device="cpu", log_every=100, label=None):
     """Fit the DIP network to one image; returns a dict (see below).
 
     image: (H, W, C) float array in [0, 1], the observation x0. mask: (H, W) of 0/1 (inpaint).
     factor: the SR scale (sr). ground_truth: the clean image, (H, W, C) at the output's size, for PSNR.
-    net_options: build_net's options (arch, scales, channels, skip_channels); the default is the paper's
-    5 x 128 skip network. The network is built after seeding, so ``seed`` fixes the whole run.
+    net_options: build_net's options (arch, scales, channels, skip_channels, input_channels, upsample); the
+    default is the paper's 5 x 128 skip network. code: the input code z, 'uniform' noise or 'meshgrid'
+    (pixel coordinates; the network then takes 2 input channels), see models.dip.input_noise.
+    The network is built after seeding, so ``seed`` fixes the whole run.
     stop_below: stop once the data term falls to this value (e.g. sigma^2 for denoising: the
     discrepancy principle). time_limit: stop after the iteration that passes this many seconds.
     on_save(iteration, output) is called every ``save_every`` iterations.
@@ -100,7 +103,10 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     out_h, out_w = (h * factor, w * factor) if task == "sr" else (h, w)
     rng = np.random.default_rng(seed)
     backend.manual_seed(seed)
-    net = build_net(**dict(net_options or {}, out_channels=c)).to(device)
+    net_options = dict(net_options or {}, out_channels=c)
+    if code == "meshgrid":
+        net_options["input_channels"] = 2
+    net = build_net(**net_options).to(device)
     _check_fit(net, out_h, out_w, f"the output ({factor} x the input)" if task == "sr" else "the image", device)
     if ground_truth is not None and np.shape(ground_truth)[:2] != (out_h, out_w):
         raise ValueError(f"fit: ground truth {np.shape(ground_truth)[:2]} differs from the output size "
@@ -112,15 +118,15 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     x0 = tensor(image.transpose(2, 0, 1)[None])
     m = tensor(np.asarray(mask, np.float32)[None, None]) if task == "inpaint" else None
     down = Downsampler((out_h, out_w), factor).to(device) if task == "sr" else None
-    z = input_noise(net.in_channels, out_h, out_w, rng=rng)
+    z = input_noise(net.in_channels, out_h, out_w, kind=code, rng=rng)
     opt = optim.Adam(net.parameters(), lr=lr)
     gt = None if ground_truth is None else np.asarray(ground_truth, np.float64).reshape(out_h, out_w, c)
     result = {"loss": [], "psnr": [], "psnr_avg": [], "stopped": None}
     running, progress = None, Progress(iters, every=log_every, label=label or f"dip {task}: ")
     start = time.perf_counter()
     for it in range(1, iters + 1):
-        code = z + reg_noise_std * rng.standard_normal(z.shape).astype(np.float32) if reg_noise_std else z
-        x = net(tensor(code))
+        z_it = z + reg_noise_std * rng.standard_normal(z.shape).astype(np.float32) if reg_noise_std else z
+        x = net(tensor(z_it))
         if task == "denoise":
             loss = losses.mse_loss(x, x0)
         elif task == "inpaint":
@@ -206,10 +212,13 @@ def cmd_dip(args):
         raise MinigenError("dip inpaint needs --mask MASK (an image of the same size, white = known pixels)")
     if args.task != "inpaint" and args.mask is not None:
         raise MinigenError(f"--mask is for dip inpaint, not dip {args.task}")
-    for name in ("iters", "channels", "scales", "factor"):
+    if args.input == "meshgrid" and args.input_channels not in (None, 2):
+        raise MinigenError(f"--input meshgrid has 2 channels; --input-channels {args.input_channels} is for "
+                           f"--input uniform")
+    for name in ("iters", "channels", "scales", "factor", "input_channels"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            raise MinigenError(f"--{name} must be a positive integer, not {value}")
+            raise MinigenError(f"--{name.replace('_', '-')} must be a positive integer, not {value}")
     if args.skip_channels < 0 or not args.lr > 0 or args.reg_noise_std < 0 or not 0 <= args.ema < 1:
         raise MinigenError("need --skip-channels >= 0, --lr > 0, --reg-noise-std >= 0 and 0 <= --ema < 1")
     if os.path.splitext(args.out)[1].lower() not in (".png", ".bmp", ".tif", ".tiff"):
@@ -236,7 +245,9 @@ def cmd_dip(args):
     result = fit(args.task, image, mask=mask, factor=factor, iters=args.iters, lr=args.lr,
                  reg_noise_std=args.reg_noise_std, ema=args.ema, ground_truth=gt,
                  net_options={"arch": args.arch, "scales": args.scales, "channels": args.channels,
-                              "skip_channels": args.skip_channels},
+                              "skip_channels": args.skip_channels, "input_channels": args.input_channels or 32,
+                              "upsample": args.upsample},
+                 code=args.input,
                  stop_below=args.stop_below, time_limit=args.time_limit, save_every=args.save_every,
                  on_save=save_intermediate,
                  seed=args.seed, device=device, log_every=args.log_every)
@@ -251,7 +262,7 @@ def cmd_dip(args):
             "mask": args.mask, "factor": factor, "ground_truth": args.ground_truth, "output": args.out,
             "input_size": [image.shape[1], image.shape[0]], "output_size": [out_shape[1], out_shape[0]],
             "known_fraction": None if mask is None else float(mask.mean()),
-            "net": dict(result["net"].config, arch=args.arch,
+            "net": dict(result["net"].config, arch=args.arch, input=args.input,
                         parameters=sum(p.data.size for p in result["net"].parameters())),
             "iterations_asked": args.iters or DEFAULT_ITERS[args.task], "iterations": result["iterations"],
             "stopped": result["stopped"], "time_limit": args.time_limit, "lr": args.lr,
@@ -274,8 +285,8 @@ def register(subparsers):
                     "image, no training data. denoise: E = ||x - x0||^2; inpaint: E = ||(x - x0) * mask||^2; "
                     "sr: E = ||d(x) - x0||^2 with d a fixed Lanczos-3 downsampler and x at --factor times the "
                     "input size. Writes OUT and beside it OUT's name with .json (settings, loss and PSNR per "
-                    "iteration), _loss.png and (with --ground-truth) _psnr.png. On a CPU one iteration of the "
-                    "default network at 512x512 takes about 20-30 seconds: crop, or use --time-limit.")
+                    "iteration), _loss.png and (with --ground-truth) _psnr.png. On a 2-core CPU one iteration "
+                    "of the default network at 512x512 takes about 3.5 seconds: crop, or use --time-limit.")
     p.add_argument("task", choices=TASKS, help="what to restore")
     p.add_argument("image", help="the degraded image (the low-resolution one for sr)")
     p.add_argument("--mask", help="inpaint: an image of the same size, white (1) = known pixel, black = missing")
@@ -298,6 +309,13 @@ def register(subparsers):
     p.add_argument("--scales", type=int, default=5, help="down/up-sampling scales (default: 5)")
     p.add_argument("--channels", type=int, default=128, help="channels per scale (default: 128)")
     p.add_argument("--skip-channels", type=int, default=4, help="channels of each skip connection (default: 4)")
+    p.add_argument("--upsample", choices=("bilinear", "nearest"), default="bilinear",
+                   help="the decoder's upsampling (default: bilinear)")
+    p.add_argument("--input", choices=("uniform", "meshgrid"), default="uniform",
+                   help="the code z: uniform noise in [0, 0.1) with --input-channels channels, or meshgrid, the "
+                        "two channels of pixel coordinates in [0, 1] (default: uniform)")
+    p.add_argument("--input-channels", type=int,
+                   help="channels of a uniform code (default: 32; a meshgrid code has 2)")
     p.add_argument("--save-every", type=int, default=0, metavar="K",
                    help="also write OUT_iterNNNNNN.png every K iterations (default: never)")
     p.add_argument("--log-every", type=int, default=100, help="progress line every N iterations (default: 100)")

@@ -73,6 +73,14 @@ def test_output_average_is_the_bias_corrected_exponential_average():
     assert np.abs(raw[3] - avg[3]).max() > 1e-4
 
 
+def test_meshgrid_code_and_nearest_upsampling():
+    clean = _image()
+    r = fit("denoise", clean, iters=30, ema=0, ground_truth=clean, code="meshgrid",
+            net_options=dict(SMALL, arch="hourglass", upsample="nearest"), log_every=1000)
+    assert r["net"].in_channels == 2 and r["net"].upsample == "nearest" and not any(len(s) for s in r["net"].skips)
+    assert r["loss"][-1] < r["loss"][0] / 5
+
+
 def test_stop_below_and_time_limit_end_the_run_early():
     clean = _image()
     r = fit("denoise", clean, iters=10, net_options=SMALL, stop_below=1.0, log_every=1000)
@@ -112,6 +120,12 @@ def test_command_inpaint_and_sr(tmp_path, monkeypatch):
                 "--iters", "2", "--arch", "hourglass", "--out", str(tmp_path / "inp.png")) == 0
     meta = json.loads((tmp_path / "inp.json").read_text())
     assert meta["net"]["skip"] == [0, 0, 0] and 0.4 < meta["known_fraction"] < 0.6
+    assert meta["net"]["input"] == "uniform" and meta["net"]["in_channels"] == 32
+    assert _run(monkeypatch, "inpaint", str(tmp_path / "img.png"), "--mask", str(tmp_path / "mask.png"),
+                "--iters", "2", "--input", "meshgrid", "--upsample", "nearest", "--out", str(tmp_path / "mg.png")) == 0
+    meta = json.loads((tmp_path / "mg.json").read_text())
+    assert meta["net"]["input"] == "meshgrid" and meta["net"]["in_channels"] == 2
+    assert meta["net"]["upsample"] == "nearest"
     save_image(tmp_path / "lr.png", img[:12, :12])
     assert _run(monkeypatch, "sr", str(tmp_path / "lr.png"), "--factor", "2", "--iters", "2",
                 "--out", str(tmp_path / "sr.png")) == 0
@@ -142,6 +156,8 @@ def files(tmp_path):
     (["denoise", "{t}/small.png"], "8x8, too small for the 3-scale network: it needs at least 9x9"),
     (["denoise", "{t}/img.png", "--out", "{t}/x.jpg"], "must be a lossless image file"),
     (["denoise", "{t}/img.png", "--iters", "0"], "--iters must be a positive integer"),
+    (["denoise", "{t}/img.png", "--input-channels", "0"], "--input-channels must be a positive integer"),
+    (["denoise", "{t}/img.png", "--input", "meshgrid", "--input-channels", "8"], "--input meshgrid has 2 channels"),
 ])
 def test_command_errors_are_one_line(files, monkeypatch, capsys, argv, message):
     argv = [a.format(t=files) for a in argv]
