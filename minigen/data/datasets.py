@@ -75,14 +75,19 @@ class SRPatches:
     Whole images are prepared once (one LR and one input image per scale);
     ``batch(rng, n)`` copies n patches chosen by ``rng``, so memory stays
     that of the images. Images smaller than one patch are skipped.
+
+    ``augment``: each drawn pair is also turned by one of the 8 rotations by
+    multiples of 90 degrees and mirror images, chosen by ``rng`` (the
+    augmentation of VDSR's training set). Bicubic degradation commutes with
+    them on mod-cropped images, so a turned pair is a valid pair.
     """
 
-    def __init__(self, images, scales=(3,), size=33, stride=14, mode="y"):
+    def __init__(self, images, scales=(3,), size=33, stride=14, mode="y", augment=False):
         if mode not in ("y", "rgb"):
             raise ValueError(f"SRPatches: mode must be 'y' or 'rgb', not {mode!r}")
         if mode == "rgb" and len(scales) != 1:
             raise ValueError("SRPatches: mode 'rgb' takes one scale")
-        self.mode, self.size, self.scales = mode, int(size), tuple(int(s) for s in scales)
+        self.mode, self.size, self.scales, self.augment = mode, int(size), tuple(int(s) for s in scales), augment
         if mode == "rgb":
             self.size -= self.size % self.scales[0]
         self.inputs, self.targets, self.index = [], [], []  # index: (pair, y, x) per patch
@@ -115,16 +120,24 @@ class SRPatches:
     def batch(self, rng, n):
         """(inputs, targets) float32 NCHW arrays of ``n`` patches drawn uniformly by ``rng``."""
         picks = rng.integers(len(self.index), size=n)
+        turns = rng.integers(8, size=n) if self.augment else np.zeros(n, int)
         xs, ys = [], []
-        for i in picks:
+        for i, t in zip(picks, turns):
             k, y, x = self.index[i]
             if self.mode == "y":
-                xs.append(self._crop(self.inputs[k], y, x, self.size))
+                xs.append(turn(self._crop(self.inputs[k], y, x, self.size), t))
             else:
                 s = self.targets[k].shape[0] // self.inputs[k].shape[0]
-                xs.append(self._crop(self.inputs[k], y // s, x // s, self.size // s))
-            ys.append(self._crop(self.targets[k], y, x, self.size))
+                xs.append(turn(self._crop(self.inputs[k], y // s, x // s, self.size // s), t))
+            ys.append(turn(self._crop(self.targets[k], y, x, self.size), t))
         return np.stack(xs), np.stack(ys)
+
+
+def turn(a, t):
+    """The t-th (0..7) of the 8 symmetries of the square applied to the last two axes of a:
+    rotation by t * 90 degrees, then a left-right mirror for t >= 4; t = 0 is the identity."""
+    a = np.rot90(a, t % 4, axes=(-2, -1))
+    return a[..., ::-1] if t >= 4 else a
 
 
 def load_folder(folder, mode="y", max_images=None):

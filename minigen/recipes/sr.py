@@ -138,7 +138,7 @@ def train_config(args):
             "patch": args.patch or d["patch"], "stride": args.stride or d["stride"], "batch": args.batch,
             "optim": args.optim or d["optim"], "lr": args.lr or d["lr"], "lr_step": args.lr_step,
             "clip": d["clip"] if args.clip is None else args.clip,
-            "loss": args.loss if args.model == "perceptual" else "pixel",
+            "loss": args.loss if args.model == "perceptual" else "pixel", "augment": args.augment,
             "data": os.path.abspath(args.data) if args.data else "procedural", "seed": args.seed}
 
 
@@ -156,7 +156,8 @@ def training_data(config, images=None):
             images = load_folder(config["data"], mode="y" if luma else "rgb")
     if luma:
         images = [quantize(rgb_to_ycbcr(im)[..., 0]) if im.ndim == 3 else im for im in images]
-    return SRPatches(images, config["scales"], config["patch"], config["stride"], mode="y" if luma else "rgb")
+    return SRPatches(images, config["scales"], config["patch"], config["stride"], mode="y" if luma else "rgb",
+                     augment=config.get("augment", False))
 
 
 def make_optimizer(model, config):
@@ -314,6 +315,9 @@ def register(subparsers):
     p.add_argument("--vgg", help="VGG-16 weights for the feature loss (default: $MINIGEN_VGG, else random weights)")
     p.add_argument("--width", type=int, help="channels (srcnn n1, with n2 = n1/2; vdsr/perceptual width)")
     p.add_argument("--depth", type=int, help="vdsr layers (default 20) or perceptual residual blocks (default 4)")
+    p.add_argument("--augment", action="store_true",
+                   help="turn each patch pair by a random one of the 8 rotations/mirrors of the square (VDSR's "
+                        "augmentation)")
     p.add_argument("--save-every", type=int, default=200, help="checkpoint every N steps (default: 200)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     add_run_options(p, out="sr.npz")

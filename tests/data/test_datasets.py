@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from minigen.data.datasets import SRPatches, grid_positions, list_images, load_folder, load_y
+from minigen.data.datasets import SRPatches, bicubic_pair, grid_positions, list_images, load_folder, load_y, turn
 from minigen.data.images import rgb_to_ycbcr, save_image
 from minigen.data.imresize import imresize
 from minigen.errors import MinigenError
@@ -69,6 +69,40 @@ def test_rgb_patches_give_low_resolution_inputs_aligned_with_the_targets():
     k, r, c = data.index[-1]
     np.testing.assert_allclose(data.inputs[k], lr, atol=1e-6)
     assert r % 4 == 0 and c % 4 == 0
+
+
+def test_turn_gives_the_eight_symmetries_of_the_square():
+    a = np.random.default_rng(4).random((2, 5, 5))
+    turned = [turn(a, t) for t in range(8)]
+    np.testing.assert_array_equal(turned[0], a)
+    np.testing.assert_array_equal(turned[1], np.stack([m.T[::-1] for m in a]))  # 90 degrees anticlockwise
+    np.testing.assert_array_equal(turned[4], a[..., ::-1])
+    assert len({t.tobytes() for t in turned}) == 8
+    for t in range(8):  # closed under composition: each turn of a turn is one of the eight
+        assert {turn(turned[t], u).tobytes() for u in range(8)} == {x.tobytes() for x in turned}
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_bicubic_degradation_commutes_with_the_turns(scale):
+    hr = np.random.default_rng(5).random((24, 30)).astype(np.float32)
+    _, up = bicubic_pair(hr, scale)
+    for t in range(8):
+        np.testing.assert_allclose(bicubic_pair(turn(hr, t).copy(), scale)[1], turn(up, t), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode,scale", [("y", 3), ("rgb", 2)])
+def test_augmented_patches_turn_input_and_target_alike(mode, scale):
+    img = np.random.default_rng(6).random((12, 12, 3) if mode == "rgb" else (12, 12)).astype(np.float32)
+    plain = SRPatches([img], scales=(scale,), size=12, stride=12, mode=mode)  # one patch: the whole image
+    x0, y0 = plain.batch(np.random.default_rng(0), 1)
+    x, y = SRPatches([img], scales=(scale,), size=12, stride=12, mode=mode, augment=True).batch(
+        np.random.default_rng(0), 32)
+    seen = set()
+    for xi, yi in zip(x, y):
+        (t,) = [t for t in range(8) if np.array_equal(yi, turn(y0[0], t))]
+        np.testing.assert_array_equal(xi, turn(x0[0], t))
+        seen.add(t)
+    assert len(seen) > 4
 
 
 T91 = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "sr", "T91")

@@ -7,7 +7,7 @@ import pytest
 import minigen.cli
 from minigen.data.images import load_image, save_image
 from minigen.data.procedural import shapes
-from minigen.recipes.sr import build_model, run_training, upscale
+from minigen.recipes.sr import build_model, load_sr_model, run_training, upscale
 
 TINY = {"model": "srcnn", "scales": [3], "kwargs": {"n1": 8, "n2": 4}, "patch": 24, "stride": 24, "batch": 4,
         "optim": "adam", "lr": 3e-3, "lr_step": 0, "clip": 0.0, "loss": "pixel", "data": "procedural", "seed": 0}
@@ -33,7 +33,7 @@ def test_vdsr_with_adjustable_clipping_learns_the_residual():
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     ckpt = str(tmp_path / "run.npz")
     images = [_image(2, 30), _image(3, 30)]
-    config = dict(TINY, stride=6)
+    config = dict(TINY, stride=6, augment=True)  # the turns are drawn from the step's generator too
     full_model, full = run_training(config, 6, images=images, log_every=1000)
     run_training(config, 4, out=ckpt, images=images, log_every=1000)
     model, resumed = run_training(config, 6, out=ckpt, resume=True, images=images, log_every=1000)
@@ -51,7 +51,8 @@ def cli(monkeypatch):
 def test_train_then_upscale_from_the_command_line(cli, tmp_path, capsys):
     ckpt, src, out = str(tmp_path / "m.safetensors"), str(tmp_path / "in.png"), str(tmp_path / "out.png")
     assert cli(["train-sr", "--model", "vdsr", "--scales", "2,3", "--steps", "3", "--batch", "2", "--patch", "16",
-                "--width", "4", "--depth", "3", "--out", ckpt]) == 0
+                "--width", "4", "--depth", "3", "--augment", "--out", ckpt]) == 0
+    assert load_sr_model(ckpt)[1]["augment"] is True
     save_image(src, _image(4, 20))
     assert cli(["sr", src, "--model", ckpt, "--scale", "3", "--out", out]) == 0
     assert load_image(out).shape == (60, 60, 3)
