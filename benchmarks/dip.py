@@ -117,7 +117,8 @@ def quality(name, crop, iters, settings, time_limit, out_dir, seed=0):
         clean = window(full, size, *(corner or ()))
         observed = clean * mask[..., None]
         task, kw, baseline = "inpaint", {"mask": mask}, psnr(observed, clean)
-        extra = (f"crop at (top, left) {corner}, " if crop else "") + f"{100 * (1 - mask.mean()):.1f}% of pixels missing"
+        extra = f"{100 * (1 - mask.mean()):.1f}% of pixels missing"
+        extra += f", crop at (top, left) {corner}" if crop else ""
     elif name == "zebra":
         clean = load_image(os.path.join(DATA, "zebra_GT.png"))
         clean = window(clean, crop_size(clean, crop))
