@@ -136,7 +136,8 @@ def quality(name, crop, iters, settings, time_limit, out_dir, seed=0):
     save_image(os.path.join(out_dir, f"{name}_dip.png"), result["output"])
     with open(os.path.join(out_dir, f"{name}_curve.csv"), "w") as f:
         f.write("iteration,loss,psnr,psnr_avg\n")
-        for i, row in enumerate(zip(result["loss"], result["psnr"], result["psnr_avg"]), 1):
+        averages = result["psnr_avg"] or [float("nan")] * len(result["psnr"])  # empty without averaging
+        for i, row in enumerate(zip(result["loss"], result["psnr"], averages), 1):
             f.write(f"{i},{row[0]:.6g},{row[1]:.4f},{row[2]:.4f}\n")
     return task, baseline, result, psnr(result["output"], clean), extra
 
