@@ -22,6 +22,7 @@ import argparse
 import fractions
 import os
 import time
+import zlib
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device, write_json
 from .gallery import draw_curves
 from .progress import Progress
+from .training import load_checkpoint, restore, save_checkpoint
 
 TASKS = ("denoise", "inpaint", "sr")
 DEFAULT_ITERS = {"denoise": 3000, "inpaint": 5000, "sr": 2000}
@@ -76,7 +78,7 @@ def _check_fit(net, h, w, what, device):
 
 def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 / 30, ema=0.99, ground_truth=None,
         net_options=None, code="uniform", stop_below=None, time_limit=None, save_every=0, on_save=None, seed=0,
-        device="cpu", log_every=100, label=None):
+        device="cpu", log_every=100, label=None, checkpoint=None, checkpoint_every=0, resume=False):
     """Fit the DIP network to one image; returns a dict (see below).
 
     image: (H, W, C) float array in [0, 1], the observation x0. mask: (H, W) of 0/1 (inpaint).
@@ -88,6 +90,10 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     stop_below: stop once the data term falls to this value (e.g. sigma^2 for denoising: the
     discrepancy principle). time_limit: stop after the iteration that passes this many seconds.
     on_save(iteration, output) is called every ``save_every`` iterations.
+    checkpoint: a file (.npz or .safetensors) that receives the whole state of the fit every
+    ``checkpoint_every`` iterations and when the run ends; ``resume`` continues from it, with the same
+    image, mask and settings, to ``iters`` in all. A resumed run repeats an uninterrupted one exactly
+    (on the CPU), so a long fit can run in pieces, each ended by ``time_limit``.
 
     Returns {"output": (H', W', C) array, "loss": [...], "psnr": [...] (of each iteration's output, with a
     ground truth), "psnr_avg": [...] (of the running average, with ema and a ground truth), "net", "iterations",
@@ -122,9 +128,23 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     opt = optim.Adam(net.parameters(), lr=lr)
     gt = None if ground_truth is None else np.asarray(ground_truth, np.float64).reshape(out_h, out_w, c)
     result = {"loss": [], "psnr": [], "psnr_avg": [], "stopped": None}
-    running, progress = None, Progress(iters, every=log_every, label=label or f"dip {task}: ")
+    config = {"kind": "dip", "task": task, "shape": [h, w, c], "factor": factor, "lr": lr,
+              "reg_noise_std": reg_noise_std, "ema": ema, "code": code, "net": net.config, "seed": seed,
+              "data": _checksum(image, mask), "ground_truth": ground_truth is not None}
+    running, done, before = None, 0, 0.0
+    if resume:
+        running, done, before = _resume(checkpoint, config, iters, net, opt, rng, result)
+    progress = Progress(iters, every=log_every, label=label or f"dip {task}: ", start=done)
+
+    def save(it):
+        state = {"rng": rng.bit_generator.state, "seconds": before + time.perf_counter() - start}
+        if running is not None:
+            state["running"] = running
+        history = {k: result[k] for k in ("loss", "psnr", "psnr_avg")}
+        save_checkpoint(checkpoint, net, opt, it, config, history, extra=state)
+
     start = time.perf_counter()
-    for it in range(1, iters + 1):
+    for it in range(done + 1, iters + 1):
         z_it = z + reg_noise_std * rng.standard_normal(z.shape).astype(np.float32) if reg_noise_std else z
         x = net(tensor(z_it))
         if task == "denoise":
@@ -158,6 +178,8 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
             result["stopped"] = "stop_below"
         elif it < iters and time_limit is not None and time.perf_counter() - start > time_limit:
             result["stopped"] = "time_limit"
+        if checkpoint and ((checkpoint_every and it % checkpoint_every == 0) or it == iters or result["stopped"]):
+            save(it)
         if result["stopped"]:
             break
     if ema:
@@ -165,8 +187,39 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     else:  # the network's own output at the unperturbed code
         with no_grad():
             output = backend.to_device(net(tensor(z)).data[0], "cpu").transpose(1, 2, 0)
-    result.update(output=np.clip(output, 0, 1), net=net, iterations=it, seconds=time.perf_counter() - start)
+    result.update(output=np.clip(output, 0, 1), net=net, iterations=it,
+                  seconds=before + time.perf_counter() - start)
     return result
+
+
+def _checksum(image, mask):
+    """CRC-32 of the observation (and mask): a resumed fit must see the same data."""
+    crc = zlib.crc32(np.ascontiguousarray(image, np.float32).tobytes())
+    if mask is not None:
+        crc = zlib.crc32(np.ascontiguousarray(mask, np.float32).tobytes(), crc)
+    return crc
+
+
+def _resume(path, config, iters, net, opt, rng, result):
+    """Load a fit's checkpoint into net, opt, rng and result; returns (running average, iteration, seconds)."""
+    if not path or not os.path.exists(path):
+        raise MinigenError(f"--resume: no checkpoint at {path}")
+    arrays, meta = load_checkpoint(path)
+    saved = meta["config"]
+    if not isinstance(saved, dict) or saved.get("kind") != "dip":
+        raise MinigenError(f"{path}: not a Deep Image Prior checkpoint")
+    differ = [k for k in config if saved.get(k) != config[k]]
+    if differ:
+        names = {"data": "image or mask", "shape": "image size", "net": "network", "ground_truth": "ground truth"}
+        raise MinigenError(f"{path}: made with another " + ", ".join(names.get(k, k) for k in differ) +
+                           "; resume with the same image, mask and settings")
+    if meta["step"] >= iters:
+        raise MinigenError(f"{path}: already at iteration {meta['step']} of {iters}; ask for more --iters")
+    meta = restore(path, net, opt, arrays, meta)
+    rng.bit_generator.state = meta["extra"]["rng"]
+    for k in ("loss", "psnr", "psnr_avg"):
+        result[k] = list(meta["history"][k])
+    return meta["extra"].get("running"), meta["step"], meta["extra"]["seconds"]
 
 
 # ---- the command ----------------------------------------------------------------------
@@ -223,6 +276,12 @@ def cmd_dip(args):
         raise MinigenError("need --skip-channels >= 0, --lr > 0, --reg-noise-std >= 0 and 0 <= --ema < 1")
     if os.path.splitext(args.out)[1].lower() not in (".png", ".bmp", ".tif", ".tiff"):
         raise MinigenError(f"{args.out}: --out must be a lossless image file (.png, .bmp, .tif)")
+    if args.resume and not args.checkpoint:
+        raise MinigenError("--resume needs --checkpoint CKPT, the file to continue from")
+    if args.checkpoint and os.path.splitext(args.checkpoint)[1].lower() not in (".npz", ".safetensors"):
+        raise MinigenError(f"{args.checkpoint}: --checkpoint must be a .npz or .safetensors file")
+    if args.checkpoint_every < 0:
+        raise MinigenError(f"--checkpoint-every must be >= 0, not {args.checkpoint_every}")
     factor = args.factor if args.task == "sr" else 1
     # The check before decoding: the largest output the pixel limit allows.
     image = load_image(args.image, max_pixels=DEFAULT_MAX_PIXELS // factor ** 2)
@@ -249,8 +308,8 @@ def cmd_dip(args):
                               "upsample": args.upsample},
                  code=args.input,
                  stop_below=args.stop_below, time_limit=args.time_limit, save_every=args.save_every,
-                 on_save=save_intermediate,
-                 seed=args.seed, device=device, log_every=args.log_every)
+                 on_save=save_intermediate, seed=args.seed, device=device, log_every=args.log_every,
+                 checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     save_image(args.out, result["output"])
     _save_curve(_sibling(args.out, "_loss.png"), {"loss": result["loss"]}, "loss (log scale)", log_y=True)
     final_psnr = None
@@ -265,7 +324,8 @@ def cmd_dip(args):
             "net": dict(result["net"].config, arch=args.arch, input=args.input,
                         parameters=sum(p.data.size for p in result["net"].parameters())),
             "iterations_asked": args.iters or DEFAULT_ITERS[args.task], "iterations": result["iterations"],
-            "stopped": result["stopped"], "time_limit": args.time_limit, "lr": args.lr,
+            "stopped": result["stopped"], "time_limit": args.time_limit, "checkpoint": args.checkpoint,
+            "resumed": args.resume, "lr": args.lr,
             "reg_noise_std": args.reg_noise_std, "ema": args.ema, "stop_below": args.stop_below, "seed": args.seed,
             "device": device,
             "seconds": round(result["seconds"], 3), "it_per_s": result["iterations"] / result["seconds"],
@@ -318,6 +378,14 @@ def register(subparsers):
                    help="channels of a uniform code (default: 32; a meshgrid code has 2)")
     p.add_argument("--save-every", type=int, default=0, metavar="K",
                    help="also write OUT_iterNNNNNN.png every K iterations (default: never)")
+    p.add_argument("--checkpoint", metavar="CKPT",
+                   help="save the whole state of the fit to CKPT (.npz or .safetensors) every --checkpoint-every "
+                        "iterations and when the run ends, so that --resume can continue it")
+    p.add_argument("--checkpoint-every", type=int, default=100, metavar="K",
+                   help="iterations between checkpoints; 0 for only at the end (default: 100)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the fit in --checkpoint (same image, mask and settings; --iters counts all "
+                        "iterations): a long fit can run in pieces, each ended by --time-limit")
     p.add_argument("--log-every", type=int, default=100, help="progress line every N iterations (default: 100)")
     add_run_options(p, out="dip-out.png")
     p.set_defaults(run=cmd_dip)

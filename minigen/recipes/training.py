@@ -6,7 +6,9 @@ A checkpoint holds the model's state dict under ``model/<name>``, the
 optimiser's arrays under ``optim/<i>/<name>``, and in its JSON metadata the
 step, the caller's config (enough to rebuild the model), the loss history,
 the optimiser's scalars and the state of minigen's shared random generator.
-For a resumed run to repeat an uninterrupted one exactly, ``step_fn`` must
+A caller with more state (the Deep Image Prior fit: its own generator, the
+output average) passes it as ``extra``: arrays under ``extra/<name>``, any
+other JSON value in the metadata. For a resumed run to repeat an uninterrupted one exactly, ``step_fn`` must
 draw its data from a generator seeded by (seed, step), not from one that
 carries state across steps.
 """
@@ -20,15 +22,18 @@ from ..errors import MinigenError
 from .progress import Progress
 
 
-def save_checkpoint(path, model, optimizer, step, config, history):
+def save_checkpoint(path, model, optimizer, step, config, history, extra=None):
     opt = optimizer.state_dict()
+    extra = extra or {}
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     scalars = []
     for i, s in enumerate(opt["state"]):
         scalars.append({k: v for k, v in s.items() if isinstance(v, int)})
         arrays.update({f"optim/{i}/{k}": v for k, v in s.items() if not isinstance(v, int)})
+    arrays.update({f"extra/{k}": v for k, v in extra.items() if isinstance(v, np.ndarray)})
     meta = {"step": step, "config": config, "history": history, "optim_hyper": opt["hyper"],
-            "optim_scalars": scalars, "rng": backend.rng().bit_generator.state}
+            "optim_scalars": scalars, "rng": backend.rng().bit_generator.state,
+            "extra": {k: v for k, v in extra.items() if not isinstance(v, np.ndarray)}}
     io.save(path, arrays, metadata=meta)
 
 
@@ -45,8 +50,11 @@ def model_state(arrays):
     return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
 
 
-def _restore(path, model, optimizer):
-    arrays, meta = load_checkpoint(path)
+def restore(path, model, optimizer, arrays=None, meta=None):
+    """Load a checkpoint (or its already loaded ``arrays, meta``) into model and optimiser, and minigen's
+    generator; returns the metadata, with the caller's ``extra`` state (arrays included) in meta["extra"]."""
+    if arrays is None:
+        arrays, meta = load_checkpoint(path)
     model.load_state_dict(model_state(arrays))
     state = [dict(s) for s in meta["optim_scalars"]]
     for k, v in arrays.items():
@@ -58,6 +66,8 @@ def _restore(path, model, optimizer):
     except ValueError as e:
         raise MinigenError(f"{path}: optimiser state does not fit this run: {e}") from None
     backend.rng().bit_generator.state = meta["rng"]
+    meta["extra"] = dict(meta.get("extra", {}), **{k[len("extra/"):]: v for k, v in arrays.items()
+                                                     if k.startswith("extra/")})
     return meta
 
 
@@ -75,7 +85,7 @@ def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resum
     if resume:
         if not checkpoint or not os.path.exists(checkpoint):
             raise MinigenError(f"--resume: no checkpoint at {checkpoint}")
-        meta = _restore(checkpoint, model, optimizer)
+        meta = restore(checkpoint, model, optimizer)
         start, history = meta["step"], meta["history"]
         if start >= steps:
             raise MinigenError(f"{checkpoint}: already at step {start} of {steps}; ask for more steps")

@@ -1,10 +1,13 @@
 """Deep Image Prior procedures: each task fits a tiny case, output averaging, stops, the command, bad input."""
 import json
+import re
 
 import numpy as np
 import pytest
 
 import minigen.cli as cli
+from minigen import nn, optim
+from minigen.errors import MinigenError
 from minigen.data.images import load_image, save_image
 from minigen.data.imresize import imresize
 from minigen.data.metrics import psnr
@@ -12,6 +15,7 @@ from minigen.data.procedural import shapes
 from minigen.recipes import dip
 from minigen.recipes.dip import fit
 from minigen.recipes.gallery import Gallery
+from minigen.recipes.training import load_checkpoint, save_checkpoint
 
 
 def _image(size=32, seed=1):
@@ -89,6 +93,60 @@ def test_stop_below_and_time_limit_end_the_run_early():
     assert r["iterations"] == 1 and r["stopped"] == "time_limit"
 
 
+@pytest.mark.parametrize("task,options", [
+    ("denoise", {"ema": 0.5}),
+    ("inpaint", {"ema": 0, "code": "meshgrid", "net_options": dict(SMALL, arch="hourglass", upsample="nearest")}),
+])
+def test_a_resumed_fit_repeats_the_uninterrupted_one_exactly(tmp_path, task, options):
+    clean, mask = _image(), _mask()
+    kw = dict({"net_options": SMALL, "ground_truth": clean, "log_every": 1000}, **options)
+    if task == "inpaint":
+        kw["mask"] = mask
+    ckpt = str(tmp_path / "fit.npz")
+    whole = fit(task, clean, iters=6, **kw)
+    first = fit(task, clean, iters=6, time_limit=0.0, checkpoint=ckpt, **kw)  # stops after iteration 1
+    assert first["iterations"] == 1 and load_checkpoint(ckpt)[1]["step"] == 1
+    fit(task, clean, iters=4, checkpoint=ckpt, resume=True, **kw)
+    rest = fit(task, clean, iters=6, checkpoint=ckpt, resume=True, **kw)
+    np.testing.assert_array_equal(rest["output"], whole["output"])
+    for k in ("loss", "psnr", "psnr_avg"):
+        assert rest[k] == whole[k] and len(rest[k]) == (6 if k != "psnr_avg" or options["ema"] else 0)
+    assert rest["iterations"] == 6 and load_checkpoint(ckpt)[1]["step"] == 6
+
+
+def test_checkpoint_every_k_iterations_and_at_the_end(tmp_path):
+    ckpt, steps = str(tmp_path / "fit.safetensors"), []
+    clean = _image()
+
+    def seen(it, out):  # the checkpoint on disk when iteration it's image is saved: written after
+        steps.append(load_checkpoint(ckpt)[1]["step"] if (tmp_path / "fit.safetensors").exists() else 0)
+
+    fit("denoise", clean, iters=5, net_options=SMALL, checkpoint=ckpt, checkpoint_every=2, save_every=1,
+        on_save=seen, log_every=1000)
+    assert steps == [0, 0, 2, 2, 4] and load_checkpoint(ckpt)[1]["step"] == 5
+
+
+def test_resume_refuses_other_data_settings_or_a_finished_fit(tmp_path):
+    clean, ckpt = _image(), str(tmp_path / "fit.npz")
+    fit("denoise", clean, iters=2, net_options=SMALL, checkpoint=ckpt, log_every=1000)
+    cases = [
+        ({"image": _image(seed=2)}, "made with another image or mask"),
+        ({"lr": 0.02}, "made with another lr"),
+        ({"net_options": dict(SMALL, channels=8)}, "made with another network"),
+        ({"iters": 2}, "already at iteration 2 of 2; ask for more --iters"),
+        ({"checkpoint": str(tmp_path / "none.npz")}, "--resume: no checkpoint at"),
+    ]
+    for change, message in cases:
+        kw = dict({"image": clean, "iters": 4, "net_options": SMALL, "checkpoint": ckpt, "log_every": 1000},
+                  **change)
+        with pytest.raises(MinigenError, match=re.escape(message)):
+            fit("denoise", kw.pop("image"), resume=True, **kw)
+    model = nn.Linear(2, 2)
+    save_checkpoint(ckpt, model, optim.Adam(model.parameters()), 1, {"model": "srcnn"}, {})
+    with pytest.raises(MinigenError, match="not a Deep Image Prior checkpoint"):
+        fit("denoise", clean, iters=4, net_options=SMALL, checkpoint=ckpt, resume=True, log_every=1000)
+
+
 def _run(monkeypatch, *argv):
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("minigen.recipes.dip",))
     return cli.main(["dip", *argv, "--scales", "3", "--channels", "8", "--log-every", "1000"])
@@ -133,6 +191,21 @@ def test_command_inpaint_and_sr(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "sr.json").read_text())["output_size"] == [24, 24]
 
 
+def test_command_resume_continues_to_the_same_result(tmp_path, monkeypatch):
+    clean = _image(20)
+    save_image(tmp_path / "img.png", clean)
+    base = ["denoise", str(tmp_path / "img.png"), "--ground-truth", str(tmp_path / "img.png")]
+    ckpt = str(tmp_path / "fit.npz")
+    assert _run(monkeypatch, *base, "--iters", "4", "--out", str(tmp_path / "whole.png")) == 0
+    assert _run(monkeypatch, *base, "--iters", "2", "--checkpoint", ckpt, "--out", str(tmp_path / "half.png")) == 0
+    assert _run(monkeypatch, *base, "--iters", "4", "--checkpoint", ckpt, "--resume",
+                "--out", str(tmp_path / "rest.png")) == 0
+    np.testing.assert_array_equal(load_image(tmp_path / "rest.png"), load_image(tmp_path / "whole.png"))
+    meta = json.loads((tmp_path / "rest.json").read_text())
+    assert meta["resumed"] and meta["iterations"] == 4 and len(meta["loss"]) == 4
+    assert meta["loss"] == json.loads((tmp_path / "whole.json").read_text())["loss"]
+
+
 @pytest.fixture
 def files(tmp_path):
     save_image(tmp_path / "img.png", _image(32))
@@ -141,6 +214,7 @@ def files(tmp_path):
     save_image(tmp_path / "colour_mask.png", _image(32))
     save_image(tmp_path / "black_mask.png", np.zeros((32, 32), np.float32))
     (tmp_path / "junk.png").write_bytes(b"this is not a png")
+    (tmp_path / "junk.npz").write_bytes(b"this is not a checkpoint")
     return tmp_path
 
 
@@ -158,6 +232,10 @@ def files(tmp_path):
     (["denoise", "{t}/img.png", "--iters", "0"], "--iters must be a positive integer"),
     (["denoise", "{t}/img.png", "--input-channels", "0"], "--input-channels must be a positive integer"),
     (["denoise", "{t}/img.png", "--input", "meshgrid", "--input-channels", "8"], "--input meshgrid has 2 channels"),
+    (["denoise", "{t}/img.png", "--resume"], "--resume needs --checkpoint CKPT"),
+    (["denoise", "{t}/img.png", "--checkpoint", "{t}/c.txt"], "--checkpoint must be a .npz or .safetensors"),
+    (["denoise", "{t}/img.png", "--checkpoint", "{t}/c.npz", "--resume"], "--resume: no checkpoint at"),
+    (["denoise", "{t}/img.png", "--checkpoint", "{t}/junk.npz", "--resume"], "junk.npz: not a"),
 ])
 def test_command_errors_are_one_line(files, monkeypatch, capsys, argv, message):
     argv = [a.format(t=files) for a in argv]
