@@ -155,8 +155,9 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
             loss = losses.mse_loss(down(x), x0)
         value = loss.item()
         if not np.isfinite(value):
+            kept = f"; the last good checkpoint is {checkpoint}" if checkpoint and os.path.exists(checkpoint) else ""
             raise MinigenError(f"dip {task}: the loss became {value} at iteration {it}; stopped "
-                               f"(try a smaller --lr)")
+                               f"(try a smaller --lr){kept}")
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -126,6 +126,15 @@ def test_checkpoint_every_k_iterations_and_at_the_end(tmp_path):
     assert steps == [0, 0, 2, 2, 4] and load_checkpoint(ckpt)[1]["step"] == 5
 
 
+def test_a_diverging_fit_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    ckpt = str(tmp_path / "fit.npz")
+    with np.errstate(all="ignore"), pytest.raises(MinigenError, match="loss became nan at iteration 2; stopped "
+                                                  r"\(try a smaller --lr\); the last good checkpoint is"):
+        fit("denoise", _image(), iters=6, lr=1e30, net_options=SMALL, checkpoint=ckpt, checkpoint_every=1,
+            log_every=1000)
+    assert load_checkpoint(ckpt)[1]["step"] == 1
+
+
 def test_resume_refuses_other_data_settings_or_a_finished_fit(tmp_path):
     clean, ckpt = _image(), str(tmp_path / "fit.npz")
     fit("denoise", clean, iters=2, net_options=SMALL, checkpoint=ckpt, log_every=1000)
