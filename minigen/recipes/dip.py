@@ -128,7 +128,7 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     opt = optim.Adam(net.parameters(), lr=lr)
     gt = None if ground_truth is None else np.asarray(ground_truth, np.float64).reshape(out_h, out_w, c)
     result = {"loss": [], "psnr": [], "psnr_avg": [], "stopped": None}
-    config = {"kind": "dip", "task": task, "shape": [h, w, c], "factor": factor, "lr": lr,
+    config = {"kind": "dip", "task": task, "shape": [h, w, c], "factor": factor if task == "sr" else 1, "lr": lr,
               "reg_noise_std": reg_noise_std, "ema": ema, "code": code, "net": net.config, "seed": seed,
               "data": _checksum(image, mask), "ground_truth": ground_truth is not None}
     running, done, before = None, 0, 0.0
