@@ -35,7 +35,7 @@ from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device, write_json
 from .gallery import draw_curves
 from .progress import Progress
-from .training import load_checkpoint, restore, save_checkpoint
+from .training import last_good, load_checkpoint, restore, save_checkpoint
 
 TASKS = ("denoise", "inpaint", "sr")
 DEFAULT_ITERS = {"denoise": 3000, "inpaint": 5000, "sr": 2000}
@@ -155,9 +155,8 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
             loss = losses.mse_loss(down(x), x0)
         value = loss.item()
         if not np.isfinite(value):
-            kept = f"; the last good checkpoint is {checkpoint}" if checkpoint and os.path.exists(checkpoint) else ""
             raise MinigenError(f"dip {task}: the loss became {value} at iteration {it}; stopped "
-                               f"(try a smaller --lr){kept}")
+                               f"(try a smaller --lr){last_good(checkpoint)}")
         opt.zero_grad()
         loss.backward()
         opt.step()

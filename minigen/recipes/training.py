@@ -95,8 +95,7 @@ def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resum
         values = {k: float(v.item()) for k, v in step_fn(step).items()}
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
-            kept = f"; the last good checkpoint is {checkpoint}" if checkpoint and os.path.exists(checkpoint) else ""
-            raise MinigenError(f"loss {bad[0]} became {values[bad[0]]} at step {step}; stopped{kept}")
+            raise MinigenError(f"loss {bad[0]} became {values[bad[0]]} at step {step}; stopped{last_good(checkpoint)}")
         optimizer.step()
         for k, v in values.items():
             history.setdefault(k, []).append(v)
@@ -104,6 +103,11 @@ def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resum
         if checkpoint and ((save_every and step % save_every == 0) or step == steps):
             save_checkpoint(checkpoint, model, optimizer, step, config, history)
     return history
+
+
+def last_good(checkpoint):
+    """The end of a divergence message: where the last good state is, if one was saved."""
+    return f"; the last good checkpoint is {checkpoint}" if checkpoint and os.path.exists(checkpoint) else ""
 
 
 def step_rng(seed, step):
