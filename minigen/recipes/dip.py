@@ -138,7 +138,7 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
 
     def save(it):
         state = {"rng": rng.bit_generator.state, "seconds": before + time.perf_counter() - start}
-        if running is not None:
+        if ema:  # without averaging the next output replaces it
             state["running"] = running
         history = {k: result[k] for k in ("loss", "psnr", "psnr_avg")}
         save_checkpoint(checkpoint, net, opt, it, config, history, extra=state)
