@@ -591,7 +591,8 @@ def register(subparsers):
                                                          "40-pixel reflection padding and cropped blocks")
     p.add_argument("--scales", type=int, default=5, help="texture-net noise scales K (default: 5)")
     p.add_argument("--save-every", type=int, default=100, help="checkpoint every N steps (default: 100)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint at --out, with the same settings")
     p.add_argument("--log-every", type=int, default=10, help="progress line every N steps (default: 10)")
     add_run_options(p, out="style.npz")
     p.set_defaults(run=cmd_train)

@@ -188,7 +188,8 @@ def run_training(config, steps, out=None, resume=False, save_every=0, device="cp
     opt = make_optimizer(model, config)
     step_fn = make_step(model, opt, data, config, config["seed"], device, vgg)
     history = train(step_fn, model, opt, steps, checkpoint=out, save_every=save_every, resume=resume,
-                    config=config, log_every=log_every, label=f"train-sr {config['model']}: ")
+                    config=config, log_every=log_every, label=f"train-sr {config['model']}: ",
+                    may_change=("lr", "lr_step", "clip"))
     return model, history
 
 
@@ -319,7 +320,8 @@ def register(subparsers):
                    help="turn each patch pair by a random one of the 8 rotations/mirrors of the square (VDSR's "
                         "augmentation)")
     p.add_argument("--save-every", type=int, default=200, help="checkpoint every N steps (default: 200)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint at --out (same settings; --lr, --lr-step and --clip may change)")
     add_run_options(p, out="sr.npz")
     p.set_defaults(run=cmd_train)
 

@@ -11,7 +11,13 @@ output average) passes it as ``extra``: arrays under ``extra/<name>``, any
 other JSON value in the metadata. For a resumed run to repeat an uninterrupted one exactly, ``step_fn`` must
 draw its data from a generator seeded by (seed, step), not from one that
 carries state across steps.
+
+A resumed run continues the same experiment: a checkpoint made with other
+settings is refused, except the schedule settings the caller names in
+``may_change`` (train-sr: the learning rate, its decay, the clipping), which
+``step_fn`` applies afresh every step; those changes are printed.
 """
+import json
 import math
 import os
 
@@ -71,8 +77,28 @@ def restore(path, model, optimizer, arrays=None, meta=None):
     return meta
 
 
+def check_resume_config(path, saved, config, may_change=()):
+    """Refuse to resume ``path`` (made with config ``saved``) under another ``config``, but for the keys in
+    ``may_change``, whose changes are printed. Keys the checkpoint does not record (older files) are not
+    checked."""
+    now = json.loads(json.dumps(config))  # as the checkpoint stores it: tuples become lists
+    saved = saved if isinstance(saved, dict) else {}
+    changed = [k for k in now if k in saved and saved[k] != now[k]]
+    fixed = [k for k in changed if k not in may_change]
+    if fixed:
+        raise MinigenError(f"{path}: made with " + ", ".join(f"{k} {_brief(saved[k])} (not {_brief(now[k])})"
+                                                             for k in fixed) + "; resume with the same settings")
+    for k in changed:
+        print(f"{path}: resuming with {k} {_brief(now[k])} (the checkpoint was made with {_brief(saved[k])})")
+
+
+def _brief(value, width=40):
+    text = json.dumps(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resume=False,
-          config=None, log_every=10, label=""):
+          config=None, log_every=10, label="", may_change=()):
     """Run ``step_fn(step) -> {name: loss Tensor}`` for steps 1..steps; returns the history.
 
     This loop zeroes the gradients, runs step_fn (which computes the losses and
@@ -85,7 +111,10 @@ def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resum
     if resume:
         if not checkpoint or not os.path.exists(checkpoint):
             raise MinigenError(f"--resume: no checkpoint at {checkpoint}")
-        meta = restore(checkpoint, model, optimizer)
+        arrays, meta = load_checkpoint(checkpoint)
+        if config is not None:
+            check_resume_config(checkpoint, meta["config"], config, may_change)
+        meta = restore(checkpoint, model, optimizer, arrays, meta)
         start, history = meta["step"], meta["history"]
         if start >= steps:
             raise MinigenError(f"{checkpoint}: already at step {start} of {steps}; ask for more steps")

@@ -2,12 +2,14 @@
 at tiny sizes with a seeded random VGG-19 cut at relu2_2."""
 import argparse
 import os
+import re
 
 import numpy as np
 import pytest
 
 import minigen.cli as cli
 from minigen import io
+from minigen.errors import MinigenError
 from minigen.data.images import load_image, rgb_to_ycbcr, save_image
 from minigen.data.procedural import shapes
 from minigen.models.vgg import VGG, save_vgg
@@ -61,6 +63,17 @@ def test_resume_gives_the_same_steps_as_an_uninterrupted_run(vgg, content_dir, t
     resumed = _train(method, vgg, content_dir, 6, out=ckpt, resume=True)[1]
     np.testing.assert_allclose(resumed["loss"], full["loss"], rtol=1e-4)
     assert load_checkpoint(ckpt)[1]["step"] == 6
+
+
+def test_resume_with_another_setting_is_refused(vgg, content_dir, tmp_path):
+    ckpt = str(tmp_path / "run.npz")
+    _train("johnson", vgg, content_dir, 2, out=ckpt)
+    for other, message in (({"lr": 1e-3}, "made with lr 0.01 (not 0.001)"), ({"batch": 3}, "batch 2 (not 3)")):
+        settings = {"batch": 2, "lr": 1e-2, **other}
+        with pytest.raises(MinigenError, match=re.escape(message)):
+            ff.train_style("johnson", STYLES["johnson"], content=content_dir, steps=4, crop=16, out=ckpt, resume=True,
+                           net_args=TINY["johnson"], vgg_net=vgg, log_every=1000, **settings, **LAYERS)
+    assert load_checkpoint(ckpt)[1]["step"] == 2
 
 
 def _cli(monkeypatch, argv):

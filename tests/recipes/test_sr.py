@@ -96,6 +96,29 @@ def test_bad_input_gives_one_line_and_writes_nothing(cli, tmp_path, capsys):
     fails(["train-sr", "--model", "perceptual", "--scale", "3", "--out", str(tmp_path / "x.npz")], "power of two")
 
 
+def test_resume_refuses_other_settings_but_takes_a_new_learning_rate(cli, tmp_path, capsys):
+    ckpt = str(tmp_path / "m.npz")
+    run = ["train-sr", "--batch", "2", "--patch", "16", "--width", "4", "--out", ckpt]
+    assert cli(run + ["--steps", "2"]) == 0
+    with open(ckpt, "rb") as f:
+        before = f.read()
+    capsys.readouterr()
+    for other, message in ((["--scale", "2"], "made with scales [3] (not [2])"),
+                           (["--width", "6"], 'made with kwargs {"n1": 4, "n2": 2} (not {"n1": 6, "n2": 3})'),
+                           (["--model", "vdsr", "--width", "4"], 'made with model "srcnn" (not "vdsr")')):
+        assert cli(run + ["--steps", "4", "--resume"] + other) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+        with open(ckpt, "rb") as f:
+            assert f.read() == before  # nothing trained, nothing written
+    assert cli(run + ["--steps", "4", "--resume", "--lr", "1e-4", "--lr-step", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming with lr 0.0001 (the checkpoint was made with 0.001)" in printed
+    assert "resuming with lr_step 3 (the checkpoint was made with 0)" in printed
+    model, config = load_sr_model(ckpt)
+    assert config["lr"] == 1e-4 and config["lr_step"] == 3
+
+
 def test_checkpoint_config_rebuilds_the_model_and_upscale_keeps_chroma():
     model = build_model(TINY)
     model.body[-1].weight.data[...] = 0  # the network outputs a constant Y = its bias

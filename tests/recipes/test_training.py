@@ -4,7 +4,7 @@ import pytest
 
 from minigen import losses, nn, optim
 from minigen.errors import MinigenError
-from minigen.recipes.training import load_checkpoint, model_state, step_rng, train
+from minigen.recipes.training import check_resume_config, load_checkpoint, model_state, step_rng, train
 from minigen.tensor import Tensor
 
 
@@ -65,3 +65,25 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
     net, opt, step_fn = _setup()
     with pytest.raises(MinigenError, match="no checkpoint"):
         train(step_fn, net, opt, steps=5, checkpoint=str(tmp_path / "missing.npz"), resume=True)
+
+
+def test_resume_under_other_settings_is_refused_before_anything_changes(tmp_path):
+    net, opt, step_fn = _setup()
+    ckpt = str(tmp_path / "run.npz")
+    train(step_fn, net, opt, steps=3, checkpoint=ckpt, config={"width": 8, "lr": 0.01}, log_every=100)
+    weights = {k: v.copy() for k, v in net.state_dict().items()}
+    with pytest.raises(MinigenError, match=r"run.npz: made with width 8 \(not 16\); resume with the same settings"):
+        train(step_fn, net, opt, steps=6, checkpoint=ckpt, resume=True, config={"width": 16, "lr": 0.01})
+    with pytest.raises(MinigenError, match=r"made with lr 0.01 \(not 0.1\)"):  # lr is fixed unless allowed
+        train(step_fn, net, opt, steps=6, checkpoint=ckpt, resume=True, config={"width": 8, "lr": 0.1})
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v, weights[k])
+    assert load_checkpoint(ckpt)[1]["step"] == 3
+
+
+def test_check_resume_config_compares_as_stored_and_skips_keys_older_files_lack(capsys):
+    check_resume_config("c.npz", {"scales": [2, 3], "lr": 0.1}, {"scales": (2, 3), "lr": 0.1, "augment": False})
+    check_resume_config("c.npz", {"lr": 0.1}, {"lr": 0.01}, may_change=("lr",))
+    assert capsys.readouterr().out == "c.npz: resuming with lr 0.01 (the checkpoint was made with 0.1)\n"
+    with pytest.raises(MinigenError, match=r'made with model "' + "x" * 36 + r'\.\.\. \(not "y"\)'):
+        check_resume_config("c.npz", {"model": "x" * 50}, {"model": "y"})
