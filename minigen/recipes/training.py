@@ -8,9 +8,9 @@ step, the caller's config (enough to rebuild the model), the loss history,
 the optimiser's scalars and the state of minigen's shared random generator.
 A caller with more state (the Deep Image Prior fit: its own generator, the
 output average) passes it as ``extra``: arrays under ``extra/<name>``, any
-other JSON value in the metadata. For a resumed run to repeat an uninterrupted one exactly, ``step_fn`` must
-draw its data from a generator seeded by (seed, step), not from one that
-carries state across steps.
+other JSON value in the metadata. For a resumed run to repeat an
+uninterrupted one exactly, ``step_fn`` must draw its data from a generator
+seeded by (seed, step), not from one that carries state across steps.
 
 A resumed run continues the same experiment: a checkpoint made with other
 settings is refused, except the schedule settings the caller names in
@@ -102,10 +102,11 @@ def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resum
     """Run ``step_fn(step) -> {name: loss Tensor}`` for steps 1..steps; returns the history.
 
     This loop zeroes the gradients, runs step_fn (which computes the losses and
-    calls backward on their total), checks the losses and steps the optimiser. With ``checkpoint`` a file is written every ``save_every``
-    steps and at the end; ``resume`` continues from it. A NaN or Inf loss stops
-    the run with a MinigenError before the optimiser applies it, so the last
-    checkpoint on disk is the last good state.
+    calls backward on their total), checks the losses and steps the optimiser.
+    With ``checkpoint`` a file is written every ``save_every`` steps and at the
+    end; ``resume`` continues from it (same ``config``, but for the keys in
+    ``may_change``). A NaN or Inf loss stops the run with a MinigenError before
+    the optimiser applies it, so the last checkpoint on disk is the last good state.
     """
     history, start = {}, 0
     if resume:
