@@ -9,9 +9,9 @@ import pytest
 
 import minigen.cli as cli
 from minigen import io
-from minigen.errors import MinigenError
 from minigen.data.images import load_image, rgb_to_ycbcr, save_image
 from minigen.data.procedural import shapes
+from minigen.errors import MinigenError
 from minigen.models.vgg import VGG, save_vgg
 from minigen.recipes import feedforward as ff
 from minigen.recipes.optimize import resize
