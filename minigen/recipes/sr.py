@@ -84,10 +84,13 @@ def make_step(model, optimizer, data, config, seed, device, vgg=None):
     Luma models: MSE. VDSR's gradient is that of the paper's loss
     1/2 sum (y - f(x))^2 per patch averaged over the batch (the scale its
     lr 0.1 assumes), then clipped to theta / lr. Perceptual: 1/(CHW)
-    ||phi(f(x)) - phi(y)||^2 at VGG-16 relu2_2 ('feature') or MSE ('pixel').
+    ||phi(f(x)) - phi(y)||^2 at VGG-16 relu2_2 ('feature') or MSE ('pixel'),
+    plus w_tv TV(f(x)) (Johnson et al.'s total variation regulariser, squared
+    neighbour differences, per patch) when ``tv`` > 0.
     The lr drops tenfold every ``lr_step`` steps (VDSR: every 20 epochs).
     """
     batch, lr0, lr_step, clip = config["batch"], config["lr"], config["lr_step"], config["clip"]
+    tv = config.get("tv", 0.0)
 
     def step_fn(step):
         optimizer.lr = lr0 * 0.1 ** ((step - 1) // lr_step) if lr_step else lr0
@@ -98,16 +101,18 @@ def make_step(model, optimizer, data, config, seed, device, vgg=None):
         if config["model"] == "perceptual" and config["loss"] == "feature":
             with no_grad():
                 target = vgg(y, ["relu2_2"])["relu2_2"]
-            loss = losses.feature_loss(vgg(out, ["relu2_2"])["relu2_2"], target)
-            loss.backward()
-            return {"feature": loss, "mse": mse}
-        if config["optim"] == "sgd":
-            (mse * (0.5 * float(np.prod(y.shape[1:])))).backward()
+            terms = {"feature": losses.feature_loss(vgg(out, ["relu2_2"])["relu2_2"], target), "mse": mse}
+            loss = terms["feature"]
         else:
-            mse.backward()
+            terms = {"mse": mse}
+            loss = mse * (0.5 * float(np.prod(y.shape[1:]))) if config["optim"] == "sgd" else mse
+        if tv:
+            terms["tv"] = tv * losses.total_variation(out, reduction="mean")
+            loss = loss + terms["tv"]
+        loss.backward()
         if clip:
             _clip_elementwise(model.parameters(), clip / optimizer.lr)
-        return {"mse": mse}
+        return terms
     return step_fn
 
 
@@ -119,6 +124,10 @@ def _parse_scales(args):
         raise MinigenError(f"--scales: expected integers separated by commas, not {text!r}") from None
     if not scales or min(scales) < 2 or max(scales) > 8:
         raise MinigenError(f"scales must lie in 2..8, not {text}")
+    if args.tv_weight and args.model != "perceptual":
+        raise MinigenError("--tv-weight regularises the perceptual network only (--model perceptual)")
+    if args.tv_weight is not None and args.tv_weight < 0:
+        raise MinigenError(f"--tv-weight must be >= 0, not {args.tv_weight}")
     if args.model == "perceptual" and (len(scales) != 1 or scales[0] not in (2, 4, 8)):
         raise MinigenError("--model perceptual upsamples by one power of two: give --scale 4 (or 2 or 8)")
     return scales
@@ -138,7 +147,8 @@ def train_config(args):
             "patch": args.patch or d["patch"], "stride": args.stride or d["stride"], "batch": args.batch,
             "optim": args.optim or d["optim"], "lr": args.lr or d["lr"], "lr_step": args.lr_step,
             "clip": d["clip"] if args.clip is None else args.clip,
-            "loss": args.loss if args.model == "perceptual" else "pixel", "augment": args.augment,
+            "loss": args.loss if args.model == "perceptual" else "pixel", "tv": args.tv_weight or 0.0,
+            "augment": args.augment,
             "data": os.path.abspath(args.data) if args.data else "procedural", "seed": args.seed}
 
 
@@ -313,6 +323,9 @@ def register(subparsers):
                                               "clipped to [-theta/lr, theta/lr] (the paper: 0.01; default: off)")
     p.add_argument("--loss", choices=["feature", "pixel"], default="feature",
                    help="perceptual model: VGG-16 relu2_2 feature loss or pixel MSE (default: feature)")
+    p.add_argument("--tv-weight", type=float,
+                   help="perceptual model: weight of the total variation regulariser, which damps the "
+                        "checkerboard of the transposed convolutions (default: 0)")
     p.add_argument("--vgg", help="VGG-16 weights for the feature loss (default: $MINIGEN_VGG, else random weights)")
     p.add_argument("--width", type=int, help="channels (srcnn n1, with n2 = n1/2; vdsr/perceptual width)")
     p.add_argument("--depth", type=int, help="vdsr layers (default 20) or perceptual residual blocks (default 4)")

@@ -7,7 +7,11 @@ import pytest
 import minigen.cli
 from minigen.data.images import load_image, save_image
 from minigen.data.procedural import shapes
-from minigen.recipes.sr import build_model, load_sr_model, run_training, upscale
+from minigen import backend, losses
+from minigen.recipes.sr import (build_model, load_feature_net, load_sr_model, make_optimizer, make_step,
+                                run_training, training_data, upscale)
+from minigen.recipes.training import step_rng
+from minigen.tensor import Tensor
 
 TINY = {"model": "srcnn", "scales": [3], "kwargs": {"n1": 8, "n2": 4}, "patch": 24, "stride": 24, "batch": 4,
         "optim": "adam", "lr": 3e-3, "lr_step": 0, "clip": 0.0, "loss": "pixel", "data": "procedural", "seed": 0}
@@ -40,6 +44,35 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     np.testing.assert_allclose(resumed["mse"], full["mse"], rtol=1e-5)
     for k, v in full_model.state_dict().items():
         np.testing.assert_allclose(model.state_dict()[k], v, rtol=1e-5, atol=1e-7)
+
+
+def test_tv_weight_adds_the_gradient_of_its_term_to_the_feature_loss():
+    config = dict(TINY, model="perceptual", scales=[4], kwargs={"width": 4, "blocks": 1, "upsamplings": 2},
+                  patch=16, stride=8, loss="feature")
+    vgg, _ = load_feature_net(None, "cpu")
+    data = training_data(config, images=[_image(4, 32)])
+
+    def fresh():
+        backend.manual_seed(0)
+        model = build_model(config)
+        model.train()
+        return model
+
+    def grads(w):
+        model = fresh()
+        terms = make_step(model, make_optimizer(model, config), data, dict(config, tv=w), 0, "cpu", vgg)(1)
+        return [p.grad.copy() for p in model.parameters()], terms
+
+    plain, _ = grads(0.0)
+    regularised, terms = grads(0.5)
+    model = fresh()  # the TV term alone, on the same batch
+    x, _ = data.batch(step_rng(0, 1), config["batch"])
+    tv = losses.total_variation(model(Tensor(x)), reduction="mean")
+    tv.backward()
+    np.testing.assert_allclose(float(terms["tv"].item()), 0.5 * float(tv.item()), rtol=1e-5)
+    scale = max(np.abs(g).max() for g in regularised)  # float32 sums: 1e-4 of the largest entry
+    for g0, g1, p in zip(plain, regularised, model.parameters()):
+        np.testing.assert_allclose(g1, g0 + 0.5 * p.grad, rtol=1e-4, atol=1e-4 * scale)
 
 
 @pytest.fixture
@@ -94,6 +127,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(cli, tmp_path, capsys):
     fails(["sr", src, "--model", ckpt, "--out", out], "m.npz")
     fails(["train-sr", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.npz")], "not a folder")
     fails(["train-sr", "--model", "perceptual", "--scale", "3", "--out", str(tmp_path / "x.npz")], "power of two")
+    fails(["train-sr", "--tv-weight", "1e-3", "--out", str(tmp_path / "x.npz")], "perceptual network only")
 
 
 def test_resume_refuses_other_settings_but_takes_a_new_learning_rate(cli, tmp_path, capsys):
