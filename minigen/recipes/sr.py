@@ -124,10 +124,6 @@ def _parse_scales(args):
         raise MinigenError(f"--scales: expected integers separated by commas, not {text!r}") from None
     if not scales or min(scales) < 2 or max(scales) > 8:
         raise MinigenError(f"scales must lie in 2..8, not {text}")
-    if args.tv_weight and args.model != "perceptual":
-        raise MinigenError("--tv-weight regularises the perceptual network only (--model perceptual)")
-    if args.tv_weight is not None and args.tv_weight < 0:
-        raise MinigenError(f"--tv-weight must be >= 0, not {args.tv_weight}")
     if args.model == "perceptual" and (len(scales) != 1 or scales[0] not in (2, 4, 8)):
         raise MinigenError("--model perceptual upsamples by one power of two: give --scale 4 (or 2 or 8)")
     return scales
@@ -136,6 +132,10 @@ def _parse_scales(args):
 def train_config(args):
     d = DEFAULTS[args.model]
     scales = _parse_scales(args)
+    if args.tv_weight and args.model != "perceptual":
+        raise MinigenError("--tv-weight regularises the perceptual network only (--model perceptual)")
+    if args.tv_weight is not None and args.tv_weight < 0:
+        raise MinigenError(f"--tv-weight must be >= 0, not {args.tv_weight}")
     kwargs = {}
     if args.model == "vdsr":
         kwargs = {"depth": args.depth or 20, "width": args.width or 64}

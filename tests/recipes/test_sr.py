@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import minigen.cli
+from minigen import backend, losses
 from minigen.data.images import load_image, save_image
 from minigen.data.procedural import shapes
-from minigen import backend, losses
 from minigen.recipes.sr import (build_model, load_feature_net, load_sr_model, make_optimizer, make_step,
                                 run_training, training_data, upscale)
 from minigen.recipes.training import step_rng
