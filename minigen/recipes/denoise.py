@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend, losses, nn, optim
 from ..data.procedural import shapes
 from ..tensor import Tensor, no_grad
-from .progress import Progress
+from ..training.progress import Progress
 
 
 def make_net(channels=16):

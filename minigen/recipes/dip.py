@@ -34,8 +34,8 @@ from ..models.dip import Downsampler, dip_net, input_noise, min_size
 from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device, write_json
 from .gallery import draw_curves
-from .progress import Progress
-from .training import last_good, load_checkpoint, restore, save_checkpoint
+from ..training.progress import Progress
+from ..training.loop import last_good, load_checkpoint, restore, save_checkpoint
 
 TASKS = ("denoise", "inpaint", "sr")
 DEFAULT_ITERS = {"denoise": 3000, "inpaint": 5000, "sr": 2000}

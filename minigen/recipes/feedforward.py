@@ -41,7 +41,7 @@ from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device, write_json
 from .optimize import check_layers, fit_size, resize
 from .style import original_colors
-from .training import load_checkpoint, model_state, step_rng, train
+from ..training.loop import load_checkpoint, model_state, step_rng, train
 
 METHODS = ("johnson", "texture-net", "multistyle", "adain")
 # Johnson et al. used VGG-16 relu2_2 for content and relu1_2..relu4_3 for style; with VGG-19 the

@@ -18,7 +18,7 @@ from ..errors import MinigenError
 from ..models.vgg import LAYERS, load_vgg
 from ..tensor import Tensor, no_grad
 from .common import check_device, write_json
-from .progress import Progress
+from ..training.progress import Progress
 
 OPTIMIZERS = ("lbfgs", "adam")
 VGG_CHANNELS = (64, 128, 256, 512, 512)  # filters of blocks 1..5

@@ -28,7 +28,7 @@ from ..models.srcnn import VARIANTS as SRCNN_VARIANTS, SRCNN
 from ..models.vdsr import VDSR
 from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device
-from .training import load_checkpoint, model_state, step_rng, train
+from ..training.loop import load_checkpoint, model_state, step_rng, train
 
 MODELS = ("srcnn", "srcnn-955", "vdsr", "perceptual")
 

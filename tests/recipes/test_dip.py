@@ -15,7 +15,7 @@ from minigen.data.procedural import shapes
 from minigen.recipes import dip
 from minigen.recipes.dip import fit
 from minigen.recipes.gallery import Gallery
-from minigen.recipes.training import load_checkpoint, save_checkpoint
+from minigen.training.loop import load_checkpoint, save_checkpoint
 
 
 def _image(size=32, seed=1):

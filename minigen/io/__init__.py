@@ -39,9 +39,9 @@ import zlib
 
 import numpy as np
 
-from . import backend
-from .errors import MinigenError
-from .tensor import Tensor
+from .. import backend
+from ..errors import MinigenError
+from ..tensor import Tensor
 
 METADATA_KEY = "__metadata__"
 

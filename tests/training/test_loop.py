@@ -4,7 +4,7 @@ import pytest
 
 from minigen import losses, nn, optim
 from minigen.errors import MinigenError
-from minigen.recipes.training import check_resume_config, load_checkpoint, model_state, step_rng, train
+from minigen.training.loop import check_resume_config, load_checkpoint, model_state, step_rng, train
 from minigen.tensor import Tensor
 
 
