@@ -70,6 +70,14 @@ def to_device(a, device):
     return cupy().asnumpy(a)
 
 
+def to_host(a, copy=False):
+    """A NumPy array of ``a``: an array (NumPy or CuPy) or anything holding one in ``.data``
+    (a Tensor, a Parameter); ``copy`` gives an array that shares no memory with ``a``."""
+    a = getattr(a, "data", a) if not isinstance(a, np.ndarray) else a
+    host = cupy().asnumpy(a) if is_cupy(a) else np.asarray(a)
+    return np.array(host, copy=True) if copy else host
+
+
 # ---- CPU threads for memory passes -----------------------------------------------
 # BLAS runs the GEMMs on every core; the copies around them (im2col, pooling,
 # ReLU) are NumPy loops on one core unless split. NumPy releases the GIL inside
