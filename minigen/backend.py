@@ -73,7 +73,8 @@ def to_device(a, device):
 def to_host(a, copy=False):
     """A NumPy array of ``a``: an array (NumPy or CuPy) or anything holding one in ``.data``
     (a Tensor, a Parameter); ``copy`` gives an array that shares no memory with ``a``."""
-    a = getattr(a, "data", a) if not isinstance(a, np.ndarray) else a
+    if not isinstance(a, np.ndarray) and not is_cupy(a):
+        a = getattr(a, "data", a)
     host = cupy().asnumpy(a) if is_cupy(a) else np.asarray(a)
     return np.array(host, copy=True) if copy else host
 
