@@ -46,7 +46,7 @@ import numpy as np
 from minigen import backend, losses, optim
 from minigen.data.images import load_image, save_image
 from minigen.data.imresize import imresize
-from minigen.data.metrics import psnr, psnr_y
+from minigen.metrics import psnr, psnr_y
 from minigen.models.dip import input_noise
 from minigen.recipes.dip import build_net, fit, load_mask
 from minigen.tensor import Tensor

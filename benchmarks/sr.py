@@ -28,7 +28,7 @@ import numpy as np
 
 from minigen.data.datasets import list_images, load_rgb, load_y, quantize
 from minigen.data.imresize import imresize
-from minigen.data.metrics import mod_crop, psnr_y, ssim_y, to_y
+from minigen.metrics import mod_crop, psnr_y, ssim_y, to_y
 from minigen.recipes.sr import load_sr_model, restore_luma, upscale
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

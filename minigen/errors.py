@@ -2,4 +2,6 @@
 
 
 class MinigenError(Exception):
-    """Bad input or a failed run, explained in one line (no traceback is shown)."""
+    """Bad input or a failed run, explained in one line (no traceback is shown); the command exits
+    with ``exit_code``."""
+    exit_code = 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
+from .backend import device_of, to_device, to_host
 from .tensor import Tensor, _apply_hooks, no_grad
 
 
@@ -101,7 +101,6 @@ def _as_tuple(out):
 
 
 def _like(a, ref):
-    from .backend import to_device, device_of
     return to_device(a.astype(ref.dtype), device_of(ref))
 
 
@@ -111,11 +110,6 @@ def _loss(outs, weights):
         term = (o * Tensor(w)).sum()
         total = term if total is None else total + term
     return total
-
-
-def _host(a):
-    from .backend import to_device
-    return np.asarray(to_device(a, "cpu"), dtype=np.float64)
 
 
 def _verdict(name, mode, analytic, numeric, atol, rtol):
@@ -136,7 +130,7 @@ def _elementwise(loss, t, grad, name, eps, atol, rtol):
         down = loss()
         flat[i] = keep
         numeric[i] = (up - down) / (2 * eps)
-    return _verdict(name, "element", _host(grad).reshape(-1), numeric, atol, rtol)
+    return _verdict(name, "element", np.asarray(to_host(grad), np.float64).reshape(-1), numeric, atol, rtol)
 
 
 def _directional(loss, tensors, grads, name, eps, atol, rtol, directions, rng):
@@ -155,5 +149,6 @@ def _directional(loss, tensors, grads, name, eps, atol, rtol, directions, rng):
         for t, k in zip(tensors, keep):
             t.data[...] = k
         numeric.append((up - down) / (2 * eps))
-        analytic.append(sum(float((_host(g) * _host(v)).sum()) for g, v in zip(grads, vs)))
+        analytic.append(sum(float((np.asarray(to_host(g), np.float64) * np.asarray(to_host(v), np.float64)).sum())
+                             for g, v in zip(grads, vs)))
     return _verdict(name, "direction", np.array(analytic), np.array(numeric), atol, rtol)

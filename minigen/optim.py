@@ -28,10 +28,6 @@ def _param_list(params, who):
     return params
 
 
-def _host_copy(a):
-    return np.array(backend.to_device(a, "cpu"), copy=True)
-
-
 class Optimizer:
     """Base class: ``zero_grad()``, ``step()``, ``state_dict()`` / ``load_state_dict()``.
 
@@ -73,7 +69,7 @@ class Optimizer:
     def state_dict(self):
         """Hyper-parameters and per-parameter state (NumPy copies), for resuming."""
         return {"hyper": {k: getattr(self, k) for k in self.hyper},
-                "state": [{k: (_host_copy(v) if not isinstance(v, int) else v) for k, v in s.items()}
+                "state": [{k: (backend.to_host(v, copy=True) if not isinstance(v, int) else v) for k, v in s.items()}
                           for s in self.state]}
 
     def load_state_dict(self, d):
@@ -219,7 +215,7 @@ class LBFGS:
         self.history_size, self.bounds = int(history_size), bounds
 
     def _get(self):
-        return np.concatenate([np.asarray(backend.to_device(p.data, "cpu"), np.float64).ravel() for p in self.params])
+        return np.concatenate([np.asarray(backend.to_host(p.data), np.float64).ravel() for p in self.params])
 
     def _set(self, x):
         i = 0
@@ -247,7 +243,7 @@ class LBFGS:
                 raise TypeError("LBFGS: the closure must return the scalar loss as a Tensor")
             loss.backward()
             grad = np.concatenate([np.zeros(p.size) if p.grad is None else
-                                   np.asarray(backend.to_device(p.grad, "cpu"), np.float64).ravel()
+                                   np.asarray(backend.to_host(p.grad), np.float64).ravel()
                                    for p in self.params])
             last["loss"] = float(loss.item())
             return last["loss"], grad
@@ -405,7 +401,7 @@ class EMA:
                 p.data[...] = s
 
     def state_dict(self):
-        return {"decay": self.decay, "shadow": [_host_copy(a) for a in self.shadow]}
+        return {"decay": self.decay, "shadow": [backend.to_host(a, copy=True) for a in self.shadow]}
 
     def load_state_dict(self, d):
         if [np.shape(a) for a in d["shadow"]] != [a.shape for a in self.shadow]:

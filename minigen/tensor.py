@@ -146,7 +146,7 @@ class Tensor:
     # ---- conversion ----------------------------------------------------------
     def numpy(self):
         """The data as a NumPy array (copied from the GPU if needed)."""
-        return backend.to_device(self.data, "cpu")
+        return backend.to_host(self.data)
 
     def item(self):
         if self.data.size != 1:
@@ -166,8 +166,7 @@ class Tensor:
         if device is not None and device != self.device:
             t = Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
         if dtype is not None and np.dtype(dtype) != t.dtype:
-            from .functional import astype
-            t = astype(t, dtype)
+            t = t.astype(dtype)  # installed by minigen.functional
         return t
 
     # ---- backward ------------------------------------------------------------
@@ -216,49 +215,16 @@ class Tensor:
         # Copy on first store: a backward may hand the same array to two inputs.
         self.grad = g.copy() if self.grad is None else self.grad + g
 
-    # ---- operators (defined in minigen.functional) -----------------------------
-    def __add__(self, other): return _F().add(self, other)
-    def __radd__(self, other): return _F().add(other, self)
-    def __sub__(self, other): return _F().sub(self, other)
-    def __rsub__(self, other): return _F().sub(other, self)
-    def __mul__(self, other): return _F().mul(self, other)
-    def __rmul__(self, other): return _F().mul(other, self)
-    def __truediv__(self, other): return _F().div(self, other)
-    def __rtruediv__(self, other): return _F().div(other, self)
-    def __pow__(self, p): return _F().pow(self, p)
-    def __neg__(self): return _F().neg(self)
-    def __matmul__(self, other): return _F().matmul(self, other)
-    def __rmatmul__(self, other): return _F().matmul(other, self)
-    def __getitem__(self, index): return _F().getitem(self, index)
-
     # comparisons give plain boolean tensors, outside the graph
     def __lt__(self, other): return Tensor(self.data < _raw(other))
     def __le__(self, other): return Tensor(self.data <= _raw(other))
     def __gt__(self, other): return Tensor(self.data > _raw(other))
     def __ge__(self, other): return Tensor(self.data >= _raw(other))
 
-    def sum(self, axis=None, keepdims=False): return _F().sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return _F().mean(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, unbiased=False): return _F().var(self, axis, keepdims, unbiased)
-    def max(self, axis=None, keepdims=False): return _F().max(self, axis, keepdims)
-    def reshape(self, *shape): return _F().reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-    def permute(self, *axes): return _F().permute(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
-    def transpose(self, a=-2, b=-1): return _F().transpose(self, a, b)
-    def flatten(self, start=1): return self.reshape(self.shape[:start] + (-1,))
-    def exp(self): return _F().exp(self)
-    def log(self): return _F().log(self)
-    def sqrt(self): return _F().sqrt(self)
-    def abs(self): return _F().abs(self)
-    def clamp(self, lo=None, hi=None): return _F().clamp(self, lo, hi)
-    def relu(self): return _F().relu(self)
-    def sigmoid(self): return _F().sigmoid(self)
-    def tanh(self): return _F().tanh(self)
-    T = property(lambda self: _F().transpose(self, -2, -1))
-
-
-def _F():
-    from . import functional  # imported late: functional imports this module
-    return functional
+    # Arithmetic, matmul, indexing, reductions, reshapes and the elementwise
+    # functions (x + y, x @ w, x[i], x.sum(), x.reshape(...), x.relu(), ...) are
+    # differentiable ops of minigen.functional, which installs them on this class
+    # when it is imported (as ``import minigen`` does).
 
 
 def _raw(x):

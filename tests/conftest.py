@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -27,3 +29,11 @@ def threads(request, monkeypatch):
     monkeypatch.setenv("MINIGEN_NUM_THREADS", str(request.param))
     monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", 1)
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vgg_notice(monkeypatch):
+    """Each test sees load_vgg's once-per-process stderr line as a new process would."""
+    vgg = sys.modules.get("minigen.models.vgg")
+    if vgg is not None:
+        monkeypatch.setattr(vgg, "_random_weights_announced", False)

@@ -220,3 +220,23 @@ def test_a_node_reached_by_a_short_and_a_long_path_gets_both_gradients():
     t = s * 3.0
     (t + s).sum().backward()
     np.testing.assert_allclose(x.grad, [8.0, 8.0])
+
+
+def test_tensor_module_imports_nothing_above_it_and_functional_installs_the_operators():
+    import ast
+    import inspect
+    import subprocess
+    import sys
+
+    tree = ast.parse(open(inspect.getsourcefile(Tensor)).read())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {"." * n.level + (n.module or a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                 for a in n.names}
+    assert imported <= {"contextlib", "numpy", ".backend"}, imported
+    # A fresh interpreter that imports only the engine module gets the operators with it.
+    code = ("from minigen.tensor import tensor\n"
+            "x = tensor([1.0, 2.0], requires_grad=True)\n"
+            "(x * x).sum().backward()\n"
+            "print(x.grad.tolist(), x.reshape(2, 1).shape, x[1].item(), x.to(dtype='float64').dtype)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[2.0,", "4.0]", "(2,", "1)", "2.0", "float64"]

@@ -1,4 +1,4 @@
-"""Write the torch fixtures of tests/test_io_torch.py with real PyTorch (run once; the files are committed).
+"""Write the torch fixtures of tests/io/test_torch_pth.py with real PyTorch (run once; the files are committed).
 
     python tools/make_torch_fixture.py [--out tests/fixtures]
 

@@ -7,27 +7,13 @@ cropped to a multiple of the scale ("mod-crop"); the low-resolution image is
 that image brought back to the HR size by bicubic interpolation. Training
 patches are taken on a regular grid (SRCNN: 33x33 with stride 14 from T91).
 """
-import os
-
 import numpy as np
 
 from ..errors import MinigenError
+from ..metrics import mod_crop, to_y
+from .files import list_images
 from .images import load_image
 from .imresize import imresize
-from .metrics import mod_crop, to_y
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
-
-
-def list_images(folder):
-    """The image files of ``folder`` (by extension, sorted by name); a MinigenError if there are none."""
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise MinigenError(f"{folder}: not a folder of images")
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise MinigenError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
-    return [os.path.join(folder, n) for n in names]
 
 
 def quantize(img):

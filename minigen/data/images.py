@@ -120,11 +120,6 @@ def load_tensor(path, mode="RGB", max_pixels=DEFAULT_MAX_PIXELS, device="cpu"):
 
 # ---- writing -------------------------------------------------------------------
 
-def _host(a):
-    a = a.data if isinstance(a, Tensor) else a
-    return backend.to_device(a, "cpu") if backend.is_cupy(a) else np.asarray(a)
-
-
 def _channels_last(a, name):
     """HW, HWC or CHW -> HW or HWC. A 3-D array whose last axis has 1, 3 or 4
     entries is taken as HWC; otherwise one whose first axis does, as CHW."""
@@ -146,7 +141,7 @@ def save_image(path, array, bits=8):
     16 bits (grey only: Pillow writes no 16-bit colour; PNG or TIFF). The write
     is atomic: a temporary file beside ``path``, then a rename.
     """
-    a = _channels_last(_host(array), "save_image")
+    a = _channels_last(backend.to_host(array), "save_image")
     if a.dtype.kind != "f":
         raise TypeError(f"save_image: expected a float array in [0, 1], not {a.dtype}")
     if np.isnan(a).any():
@@ -183,7 +178,7 @@ def to_tensor(img, device="cpu"):
 def from_tensor(t, index=0):
     """(N, C, H, W) or (C, H, W) Tensor/array -> NumPy HWC image (HW for one
     channel) of image ``index`` of the batch, in the tensor's dtype."""
-    a = _host(t)
+    a = backend.to_host(t)
     if a.ndim == 4:
         a = a[index]
     if a.ndim != 3:

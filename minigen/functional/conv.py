@@ -56,7 +56,6 @@ For CuPy arrays both primitives run in minigen.cuda.conv (im2col / col2im
 kernels around cuBLAS), the adjoint as col2im at every stride.
 """
 import math
-import operator
 import threading
 from typing import NamedTuple
 
@@ -64,6 +63,7 @@ import numpy as np
 
 from ..backend import array_module, contiguous, in_threads, is_cupy
 from ..tensor import Function
+from ._args import int_arg, int_pair
 
 COLUMN_LIMIT_BYTES = 512 * 2**20
 
@@ -318,28 +318,6 @@ class ConvTranspose2d(Function):
 
 # ---- argument checks ---------------------------------------------------------------
 
-def _int(op, name, value, minimum, pair=None):
-    """value as an int >= minimum (bools and floats refused); `pair` is the argument it came from."""
-    kind, shown = ("an int", value) if pair is None else ("an int or a pair of ints", pair)
-    if isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be {kind}, not {shown!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be {kind}, not {shown!r}") from None
-    if value < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {shown!r}")
-    return value
-
-
-def _pair(op, name, value, minimum):
-    """An int or a pair of ints, each >= minimum, as a pair."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2:
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, not {value!r}")
-    return tuple(_int(op, name, v, minimum, pair=value) for v in pair)
-
-
 def _check(op, x, w, b, groups, transposed):
     """Shapes of x (N, C, H, W), w and b against each other and groups."""
     layout = "(C_in, C_out/groups, kH, kW)" if transposed else "(C_out, C_in/groups, kH, kW)"
@@ -369,10 +347,10 @@ def _check_size(op, x, out_hw):
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, NCHW. x (N, C_in, H, W), w (C_out, C_in / groups, kH, kW),
     b (C_out,) or None; stride, padding, dilation an int or a pair (rows, columns)."""
-    groups = _int("conv2d", "groups", groups, 1)
+    groups = int_arg("conv2d", "groups", groups, 1)
     _check("conv2d", x, w, b, groups, transposed=False)
-    stride, padding = _pair("conv2d", "stride", stride, 1), _pair("conv2d", "padding", padding, 0)
-    dilation = _pair("conv2d", "dilation", dilation, 1)
+    stride, padding = int_pair("conv2d", "stride", stride, 1), int_pair("conv2d", "padding", padding, 0)
+    dilation = int_pair("conv2d", "dilation", dilation, 1)
     geom = _Geometry(tuple(w.shape[2:]), stride, dilation, padding, groups)
     out_hw = tuple((h + 2 * p - e) // s + 1 for h, p, e, s in
                    zip(x.shape[2:], padding, geom.extent((1, 1)), stride))
@@ -385,11 +363,11 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     w (C_in, C_out / groups, kH, kW), b (C_out,) or None; output size
     (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1."""
     op = "conv_transpose2d"
-    groups = _int(op, "groups", groups, 1)
+    groups = int_arg(op, "groups", groups, 1)
     _check(op, x, w, b, groups, transposed=True)
-    stride, padding = _pair(op, "stride", stride, 1), _pair(op, "padding", padding, 0)
-    dilation = _pair(op, "dilation", dilation, 1)
-    extra = _pair(op, "output_padding", output_padding, 0)
+    stride, padding = int_pair(op, "stride", stride, 1), int_pair(op, "padding", padding, 0)
+    dilation = int_pair(op, "dilation", dilation, 1)
+    extra = int_pair(op, "output_padding", output_padding, 0)
     if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):
         raise ValueError(f"{op}: output_padding {extra} must be smaller than stride {stride} "
                          f"or dilation {dilation}")

@@ -21,7 +21,7 @@ minigen.cuda.norm (one-pass Welford statistics); group norm runs this code.
 """
 import numpy as np
 
-from ..backend import array_module, in_threads, is_cupy, to_device
+from ..backend import array_module, in_threads, is_cupy, to_device, to_host
 from ..tensor import Function, Tensor
 from .arithmetic import sqrt
 from .reduction import mean, var
@@ -271,7 +271,7 @@ def adain(content, style, eps=1e-5):
 def _style_weights(styles, n, s, like):
     """Mixing weights (N, S) as a Tensor in ``like``'s dtype and device; indices become one-hot rows."""
     op = "conditional_instance_norm"
-    host = np.asarray(to_device(_raw(styles), "cpu"))  # validated on the host, whatever the device
+    host = to_host(styles)  # validated on the host, whatever the device
     if host.dtype.kind in "iu":
         if host.shape != (n,):
             raise ValueError(f"{op}: style indices must have shape ({n},), got {host.shape}")

@@ -10,9 +10,8 @@ which maps (N, C r^2, H, W) to (N, C, H r, W r). It is a permutation of the
 elements, so its gradient is the inverse permutation, pixel_unshuffle, and
 the other way round.
 """
-import operator
-
 from ..tensor import Function
+from ._args import int_arg
 
 
 def _shuffle(x, r):
@@ -47,19 +46,9 @@ class PixelUnshuffle(Function):
         return _shuffle(g, self.r)
 
 
-def _factor(op, name, r):
-    try:
-        r = operator.index(r)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int, got {r!r}") from None
-    if r < 1:
-        raise ValueError(f"{op}: {name} must be >= 1, got {r}")
-    return r
-
-
 def pixel_shuffle(x, upscale_factor):
     """(N, C r^2, H, W) -> (N, C, H r, W r) with r = upscale_factor."""
-    r = _factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    r = int_arg("pixel_shuffle", "upscale_factor", upscale_factor, 1)
     if x.ndim != 4 or x.shape[1] % (r * r):
         raise ValueError(f"pixel_shuffle: x must be (N, C*{r}^2, H, W), got shape {tuple(x.shape)}")
     return PixelShuffle.apply(x, r=r)
@@ -67,7 +56,7 @@ def pixel_shuffle(x, upscale_factor):
 
 def pixel_unshuffle(x, downscale_factor):
     """(N, C, H r, W r) -> (N, C r^2, H, W) with r = downscale_factor."""
-    r = _factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    r = int_arg("pixel_unshuffle", "downscale_factor", downscale_factor, 1)
     if x.ndim != 4 or x.shape[2] % r or x.shape[3] % r:
         raise ValueError(f"pixel_unshuffle: x must be (N, C, H*{r}, W*{r}), got shape {tuple(x.shape)}")
     return PixelUnshuffle.apply(x, r=r)

@@ -10,23 +10,11 @@ the padded input holding, for every output position, the element under that
 tap. Backward adds the gradient back through the same slices (within one
 slice the positions are distinct, so a slice ``+=`` never collides).
 """
-import operator
-
 import numpy as np
 
 from ..backend import array_module, in_threads
 from ..tensor import Function
-
-
-def _pair(v, name, op):
-    """(a, b) from an int or a pair of ints; ValueError/TypeError naming ``op`` otherwise."""
-    pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(pair) != 2:
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
-    try:
-        return tuple(operator.index(a) for a in pair)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
+from ._args import int_pair
 
 
 def _taps(kernel, stride, out_hw):
@@ -149,9 +137,9 @@ class MaxPool2d(_Windows, Function):
 def _pool_params(op, x, kernel_size, stride, padding):
     if x.ndim != 4:
         raise ValueError(f"{op}: x must be (N, C, H, W), got shape {tuple(x.shape)}")
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else _pair(stride, "stride", op)
-    padding = _pair(padding, "padding", op)
+    kernel = int_pair(op, "kernel_size", kernel_size)
+    stride = kernel if stride is None else int_pair(op, "stride", stride)
+    padding = int_pair(op, "padding", padding)
     if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
         raise ValueError(f"{op}: need kernel_size >= 1, stride >= 1 and padding >= 0, "
                          f"got {kernel}, {stride}, {padding}")

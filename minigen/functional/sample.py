@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backend import array_module, device_of, is_cupy, to_device
 from ..tensor import Function
-from .pool import _pair
+from ._args import int_pair
 
 
 def _unnormalise(g, n, align_corners):
@@ -245,7 +245,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if size is not None:
-        out = _pair(size, "size", "interpolate")
+        out = int_pair("interpolate", "size", size)
     else:
         scale = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
         if len(scale) != 2 or not all(isinstance(s, numbers.Real) and s > 0 for s in scale):

@@ -14,10 +14,12 @@ sum_k w_k AdaIN(f(c), f(s_k)) with convex weights w.
 """
 from .. import functional as F
 from .. import nn
+from .registry import SizeRule, register
 from .vgg import LAYERS
 from .vgg import WIDTHS as VGG_WIDTHS  # the encoder's block widths fix the decoder's input
 
 
+@register("adain-decoder")
 class Decoder(nn.Module):
     """g: the mirror of VGG (depth 19 or 16) up to the layer ``last`` (e.g. 'relu4_1').
 
@@ -51,10 +53,14 @@ class Decoder(nn.Module):
                 layers.append(nn.ReLU())
         self.body = nn.Sequential(*layers)
         self.in_channels = channels
-        self.downsampling = 2 ** sum(spec is None for spec in convs)
+        self._pools = sum(spec is None for spec in convs)
 
     def config(self):
         return {"last": self.last, "widths": list(self.widths), "depth": self.depth}
+
+    def size_rule(self):
+        """Image sides (encoder input, decoder output) that the encoder's pools divide exactly."""
+        return SizeRule(2 ** self._pools, 2 ** self._pools)
 
     def forward(self, t):
         return self.body(t)

@@ -31,15 +31,10 @@ from .. import nn
 from .. import functional as F
 from ..data.imresize import contributions
 from ..tensor import Tensor
+from .registry import SizeRule, check_size, register
 
 ARCHS = ("skip", "hourglass")
 DEFAULT_CHANNELS = {"down": (128,) * 5, "up": (128,) * 5, "skip": (4,) * 5}
-
-
-def min_size(scales):
-    """The smallest image side the network takes: the deepest feature map, ceil(side / 2^scales),
-    must have 2 pixels for its reflection-padded 3x3 convolution."""
-    return 2 ** scales + 1
 
 
 def _conv(cin, cout, k, stride=1):
@@ -50,6 +45,7 @@ def _act():
     return nn.LeakyReLU(0.2)
 
 
+@register("dip-net")
 class DIPNet(nn.Module):
     """The DIP encoder-decoder; ``down``, ``up``, ``skip`` give n_d, n_u, n_s per scale (equal lengths).
 
@@ -73,7 +69,7 @@ class DIPNet(nn.Module):
             raise ValueError("DIPNet: down and up channels must be positive, skip channels non-negative")
         self.scales, self.upsample, self.sigmoid = len(down), upsample, bool(sigmoid)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.config = {"in_channels": self.in_channels, "out_channels": self.out_channels, "down": list(down),
+        self._config = {"in_channels": self.in_channels, "out_channels": self.out_channels, "down": list(down),
                        "up": list(up), "skip": list(skip), "kernel_down": kernel_down, "kernel_up": kernel_up,
                        "kernel_skip": kernel_skip, "upsample": upsample, "sigmoid": self.sigmoid}
         self.down, self.skips, self.up = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
@@ -92,14 +88,20 @@ class DIPNet(nn.Module):
             cin = down[i]
         self.head = _conv(up[0], out_channels, 1)
 
+    def config(self):
+        return dict(self._config)
+
+    def size_rule(self):
+        """The deepest feature map, ceil(side / 2^scales), needs 2 pixels for its reflection-padded 3x3
+        convolution: sides of at least 2^scales + 1."""
+        return SizeRule(2 ** self.scales + 1, 1)
+
     def forward(self, z):
         if z.ndim != 4 or z.shape[1] != self.in_channels:
             raise ValueError(f"DIPNet: expected input (N, {self.in_channels}, H, W), got shape {tuple(z.shape)}")
-        if min(z.shape[2:]) < min_size(self.scales):
-            raise ValueError(f"DIPNet: input {z.shape[2]}x{z.shape[3]} is smaller than the "
-                             f"{min_size(self.scales)} pixels per side that {self.scales} scales need")
+        check_size(self, *z.shape[2:])
         skips, sizes, h = [], [], z
-        for down, skip, n_s in zip(self.down, self.skips, self.config["skip"]):
+        for down, skip, n_s in zip(self.down, self.skips, self._config["skip"]):
             skips.append(skip(h) if n_s else None)
             sizes.append(h.shape[2:])
             h = down(h)
@@ -119,10 +121,10 @@ class DIPNet(nn.Module):
         for i in range(self.scales):
             sizes.append((h, w))
             h, w = -(-h // 2), -(-w // 2)
-            total += 6 * self.config["down"][i] * h * w
+            total += 6 * self._config["down"][i] * h * w
         for i, (hh, ww) in enumerate(sizes):
-            n_s, n_u = self.config["skip"][i], self.config["up"][i]
-            deeper = self.config["up"][i + 1] if i + 1 < self.scales else self.config["down"][i]
+            n_s, n_u = self._config["skip"][i], self._config["up"][i]
+            deeper = self._config["up"][i + 1] if i + 1 < self.scales else self._config["down"][i]
             total += (3 * n_s + 2 * (n_s + deeper) + 6 * n_u) * hh * ww
         total += (self.in_channels + 2 * self.out_channels) * sizes[0][0] * sizes[0][1]
         return 2 * 4 * batch * total
@@ -160,6 +162,7 @@ def resize_matrix(in_length, out_length, kernel="lanczos3"):
     return m
 
 
+@register("downsampler")
 class Downsampler(nn.Module):
     """d(x) of the SR energy ||d(x) - x0||^2: a fixed (not learned) antialiased resize of (N, C, H, W)
     by 1/factor, separable as d(x) = D_H x D_W^T with D the resize matrices of MATLAB's imresize
@@ -176,6 +179,13 @@ class Downsampler(nn.Module):
         # Kept in float64 (exact weights) and cast to the input's dtype in forward.
         self.register_buffer("d_h", resize_matrix(h, h // factor, kernel))
         self.register_buffer("d_w", resize_matrix(w, w // factor, kernel))
+
+    def config(self):
+        return {"in_shape": list(self.in_shape), "factor": self.factor, "kernel": self.kernel}
+
+    def size_rule(self):
+        """Its input is the one in_shape it was built for; sides divisible by the factor."""
+        return SizeRule(self.factor, self.factor)
 
     def forward(self, x):
         if x.ndim != 4 or tuple(x.shape[2:]) != self.in_shape:

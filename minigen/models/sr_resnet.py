@@ -13,6 +13,7 @@ pad to keep the size; each upsampling stage is a 3x3 transposed conv with
 stride 2, padding 1 and output padding 1, which exactly doubles it.
 """
 from .. import nn, functional as F
+from .registry import SizeRule, register
 
 
 class ResidualBlock(nn.Module):
@@ -25,10 +26,12 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+@register("perceptual-sr")
 class PerceptualSRNet(nn.Module):
     def __init__(self, width=64, blocks=4, upsamplings=2):
         super().__init__()
         self.scale = 2 ** upsamplings
+        self.width, self.blocks, self.upsamplings = width, blocks, upsamplings
         layers = [nn.Conv2d(3, width, 9, padding=4), nn.BatchNorm2d(width), nn.ReLU()]
         layers += [ResidualBlock(width) for _ in range(blocks)]
         for _ in range(upsamplings):
@@ -36,6 +39,13 @@ class PerceptualSRNet(nn.Module):
                        nn.BatchNorm2d(width), nn.ReLU()]
         layers.append(nn.Conv2d(width, 3, 9, padding=4))
         self.body = nn.Sequential(*layers)
+
+    def config(self):
+        return {"width": self.width, "blocks": self.blocks, "upsamplings": self.upsamplings}
+
+    def size_rule(self):
+        """An input at least as large as the first layer's 9x9 kernel."""
+        return SizeRule(9, 1)
 
     def forward(self, x):
         return (F.tanh(self.body(x)) + 1) * 0.5

@@ -14,22 +14,27 @@ pixels, so the output has the input's size (a whole image in, a whole image
 out) and the borders are not darkened as zero padding would.
 """
 from .. import nn
+from .registry import SizeRule, register
 
 VARIANTS = {"srcnn": (9, 1, 5), "srcnn-955": (9, 5, 5)}
 
 
+@register("srcnn")
 class SRCNN(nn.Module):
     def __init__(self, kernels=(9, 1, 5), n1=64, n2=32, channels=1):
         super().__init__()
         f1, f2, f3 = kernels
-        self.kernels, self.channels = tuple(kernels), channels
+        self.kernels, self.n1, self.n2, self.channels = tuple(int(k) for k in kernels), n1, n2, channels
         conv = lambda cin, cout, k: nn.Conv2d(cin, cout, k, padding=k // 2, padding_mode="replicate")  # noqa: E731
         self.body = nn.Sequential(conv(channels, n1, f1), nn.ReLU(), conv(n1, n2, f2), nn.ReLU(),
                                   conv(n2, channels, f3))
 
-    @property
-    def receptive_field(self):
-        return sum(self.kernels) - 2
+    def config(self):
+        return {"kernels": list(self.kernels), "n1": self.n1, "n2": self.n2, "channels": self.channels}
+
+    def size_rule(self):
+        """An image at least as large as the receptive field, f1 + f2 + f3 - 2 pixels."""
+        return SizeRule(sum(self.kernels) - 2, 1)
 
     def forward(self, x):
         return self.body(x)

@@ -24,6 +24,7 @@ from .. import backend
 from .. import functional as F
 from .. import nn
 from ..tensor import Tensor
+from .registry import SizeRule, check_size, register
 
 
 def _norm(norm, channels):
@@ -44,6 +45,7 @@ def conv_block(cin, cout, norm, slope):
     return nn.Sequential(*layers)
 
 
+@register("texture-net")
 class TextureNet(nn.Module):
     """Ulyanov et al.'s multi-scale texture / stylisation generator (module docstring).
 
@@ -71,16 +73,22 @@ class TextureNet(nn.Module):
         return {"num_scales": self.num_scales, "channels": self.channels, "noise_channels": self.noise_channels,
                 "content": self.content, "norm": self.norm, "slope": self.slope}
 
-    @property
-    def multiple(self):
-        """Output sizes must be multiples of this: 2^(K-1)."""
-        return 2 ** (self.num_scales - 1)
+    def size_rule(self):
+        """Output sides are multiples of 2^(K-1): the coarsest noise is 2^(K-1) times smaller."""
+        return SizeRule(2 ** (self.num_scales - 1), 2 ** (self.num_scales - 1))
+
+    def sample(self, n, h, w, rng, device="cpu"):
+        """n textures (N, 3, h, w) in [0, 1] from fresh noise (a generator without a content input),
+        generated at the next sides the size rule accepts and cropped."""
+        if self.content:
+            raise ValueError("TextureNet: a network with a content input stylises images; it does not sample")
+        rule = self.size_rule()
+        y = self(self.noise(n, rule.fit(h), rule.fit(w), rng, backend.default_dtype(), device))
+        return y.numpy()[:, :, :h, :w].clip(0, 1)
 
     def noise(self, n, h, w, rng, dtype=None, device="cpu"):
         """The K noise tensors for an (h, w) output, drawn from ``rng`` (uniform in [0, 1], as the paper)."""
-        if h % self.multiple or w % self.multiple:
-            raise ValueError(f"TextureNet: output size {h}x{w} must be a multiple of {self.multiple} "
-                             f"(2^(K-1) for K = {self.num_scales} scales)")
+        check_size(self, h, w, "output")
         dtype = dtype or backend.default_dtype()
         return [Tensor(backend.to_device(rng.random((n, self.noise_channels, h >> k, w >> k)).astype(dtype),
                                          device)) for k in range(self.num_scales)]

@@ -36,6 +36,7 @@ Shlens & Kudlur 2017: one (gamma, beta) per style, ``forward(x, styles)``).
 """
 from .. import functional as F
 from .. import nn
+from .registry import SizeRule, check_size, register
 
 NORMS = ("batch", "instance", "conditional")
 
@@ -83,6 +84,7 @@ class ResidualBlock(nn.Module):
         return (x if self.padded else x[:, :, 2:-2, 2:-2]) + y
 
 
+@register("transform-net")
 class TransformNet(nn.Module):
     """Johnson et al.'s transformation network (module docstring).
 
@@ -121,18 +123,15 @@ class TransformNet(nn.Module):
         return {"norm": self.norm, "channels": list(self.channels), "num_residual": self.num_residual,
                 "num_styles": self.num_styles, "padded": self.padded, "output_scale": self.output_scale}
 
-    def check_size(self, h, w):
-        """A ValueError unless an (h, w) input keeps its size through the network."""
-        if h % 4 or w % 4:
-            raise ValueError(f"TransformNet: input size {h}x{w} must be a multiple of 4")
-        if min(h, w) <= self.border:
-            raise ValueError(f"TransformNet: input size {h}x{w} must exceed the reflection padding "
-                             f"{self.border} (or use padded=True)")
+    def size_rule(self):
+        """Sides that keep their size through the two stride-2 convs (multiples of 4) and exceed the
+        reflection padding of the unpadded variant (which its cropped residual blocks remove)."""
+        return SizeRule(self.border + 1, 4)
 
     def forward(self, x, styles=None):
         if self.norm == "conditional" and styles is None:
             raise ValueError("TransformNet: a conditional network needs styles (indices or mixing weights)")
-        self.check_size(*x.shape[2:])
+        check_size(self, *x.shape[2:])
         if self.border:
             b = self.border
             x = F.pad(x, (b, b, b, b), mode="reflect")

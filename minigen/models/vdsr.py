@@ -10,14 +10,16 @@ as in the paper. The adjustable gradient clipping of training (each
 gradient clipped to [-theta/lr, theta/lr]) is in recipes/sr.py.
 """
 from .. import nn
+from .registry import SizeRule, register
 
 
+@register("vdsr")
 class VDSR(nn.Module):
     def __init__(self, depth=20, width=64, channels=1):
         super().__init__()
         if depth < 2:
             raise ValueError(f"VDSR: depth must be at least 2, not {depth}")
-        self.depth = depth
+        self.depth, self.width, self.channels = depth, width, channels
         layers = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
@@ -28,9 +30,12 @@ class VDSR(nn.Module):
                 nn.init.zeros_(m.bias)
         self.body = nn.Sequential(*layers)
 
-    @property
-    def receptive_field(self):
-        return 2 * self.depth + 1
+    def config(self):
+        return {"depth": self.depth, "width": self.width, "channels": self.channels}
+
+    def size_rule(self):
+        """An image at least as large as the receptive field, 2 depth + 1 pixels."""
+        return SizeRule(2 * self.depth + 1, 1)
 
     def forward(self, x):
         return x + self.body(x)

@@ -37,6 +37,7 @@ from .. import backend, io, nn
 from .. import functional as F
 from ..errors import MinigenError
 from ..tensor import Tensor, no_grad
+from .registry import SizeRule, register
 
 _BLOCKS = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}  # convolutions per block
 WIDTHS = (64, 128, 256, 512, 512)  # channels of each block
@@ -87,6 +88,7 @@ def _shared_rng_untouched():
         backend.rng().bit_generator.state = state
 
 
+@register("vgg")
 class VGG(nn.Module):
     """The convolutional part of VGG-16/19 with named layers (see the module docstring).
 
@@ -122,6 +124,10 @@ class VGG(nn.Module):
     def config(self):
         """What a weight file must record to rebuild this network (see ``save_vgg``)."""
         return {"depth": self.depth, "convention": self.convention, "last": self.last}
+
+    def size_rule(self):
+        """Any side of at least one pixel; a forward checks that the deepest layer asked for keeps one."""
+        return SizeRule(1, 1)
 
     def convs(self):
         return [(name, getattr(self, name)) for name in self.names if name.startswith("conv")]
@@ -314,11 +320,15 @@ def _read_weights(path, depth):
                        f"found {', '.join(list(state)[:4])}{', ...' if len(state) > 4 else ''}")
 
 
+_random_weights_announced = False  # the stderr line of load_vgg is printed once per process
+
+
 def load_vgg(path=None, depth=19, pooling="max", device="cpu", seed=0):
     """A frozen VGG in eval mode and the facts that go into a run's metadata: ``(vgg, info)``.
 
     path: a weight file; None reads $MINIGEN_VGG, and without it the network
-    gets seeded random weights (``VGG.randomize``), announced in one stderr line.
+    gets seeded random weights (``VGG.randomize``), announced in one stderr line
+    (the first time only: a demo loads one in several sections; ``info`` always says so).
     The file decides depth, convention and how deep the weights go:
     torchvision vgg16/vgg19 checkpoints (``features.<i>.weight``; classifier
     keys are ignored), the AdaIN/WCT ``vgg_normalised*.pth`` files (Sequential
@@ -339,8 +349,11 @@ def load_vgg(path=None, depth=19, pooling="max", device="cpu", seed=0):
     path = path or os.environ.get("MINIGEN_VGG") or None
     if path is None:
         vgg = VGG(depth, pooling, seed=seed)
-        print(f"minigen: no VGG weights given, using random VGG-{depth} weights (seed {seed}); "
-              "for ImageNet features pass --vgg PATH or set MINIGEN_VGG", file=sys.stderr)
+        global _random_weights_announced
+        if not _random_weights_announced:
+            print(f"minigen: no VGG weights given, using random VGG-{depth} weights (seed {seed}); "
+                  "for ImageNet features pass --vgg PATH or set MINIGEN_VGG", file=sys.stderr)
+            _random_weights_announced = True
         weights, seed_used = "random", seed
     else:
         path = os.fspath(path)

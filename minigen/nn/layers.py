@@ -20,20 +20,13 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
+from ..functional._args import int_pair
 from . import init
 from .module import Module, Parameter
 
 
 def _empty(*shape):
     return Parameter(np.empty(shape, dtype=backend.default_dtype()))
-
-
-def _pair(v, name, layer):
-    """An int or a pair of ints as a pair."""
-    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(a, (int, np.integer)) for a in pair):
-        raise TypeError(f"{layer}: {name} must be an int or a pair of ints, not {v!r}")
-    return tuple(int(a) for a in pair)
 
 
 def _positive(layer, **values):
@@ -80,10 +73,10 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
                              f"and out_channels={out_channels}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = _pair(kernel_size, "kernel_size", name)
-        self.stride = _pair(stride, "stride", name)
-        self.padding = _pair(padding, "padding", name)
-        self.dilation = _pair(dilation, "dilation", name)
+        self.kernel_size = int_pair(name, "kernel_size", kernel_size)
+        self.stride = int_pair(name, "stride", stride)
+        self.padding = int_pair(name, "padding", padding)
+        self.dilation = int_pair(name, "dilation", dilation)
         _positive(name, kernel_size=min(self.kernel_size), stride=min(self.stride), dilation=min(self.dilation))
         if min(self.padding) < 0:
             raise ValueError(f"{name}: padding must be non-negative, not {padding!r}")
@@ -139,7 +132,7 @@ class ConvTranspose2d(_ConvNd):
                  bias=True, dilation=1):
         super().__init__("ConvTranspose2d", in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups)
-        self.output_padding = _pair(output_padding, "output_padding", "ConvTranspose2d")
+        self.output_padding = int_pair("ConvTranspose2d", "output_padding", output_padding)
         if any(not 0 <= op < max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ValueError(f"ConvTranspose2d: output_padding {self.output_padding} must be non-negative and "
                              f"smaller than stride {self.stride} or dilation {self.dilation}")

@@ -158,7 +158,7 @@ class Module:
 
     def state_dict(self):
         """Name -> NumPy copy of every parameter and buffer (GPU arrays are copied to the host)."""
-        return OrderedDict((k, np.array(_host(table[n]), copy=True)) for k, table, n in self._state_entries())
+        return OrderedDict((k, backend.to_host(table[n], copy=True)) for k, table, n in self._state_entries())
 
     def load_state_dict(self, state, strict=True):
         """Copy arrays from ``state`` into the parameters and buffers, keeping their dtype and device.
@@ -168,7 +168,7 @@ class Module:
         Returns (missing, unexpected) name lists.
         """
         targets = {k: (table, n) for k, table, n in self._state_entries()}
-        values = {k: np.asarray(_host(v)) for k, v in state.items()}
+        values = {k: backend.to_host(v) for k, v in state.items()}
         missing = [k for k in targets if k not in values]
         unexpected = [k for k in values if k not in targets]
         misshaped = [f"{k} (expected {tuple(table[n].shape)}, got {values[k].shape})"
@@ -257,11 +257,6 @@ class Module:
         if not children:
             return head + ")"
         return head + "\n  " + "\n  ".join(children) + "\n)"
-
-
-def _host(a):
-    """A parameter, tensor or array as a host (NumPy) array."""
-    return backend.to_device(a.data if isinstance(a, Tensor) else a, "cpu")
 
 
 class Sequential(Module):

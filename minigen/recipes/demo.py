@@ -6,10 +6,10 @@ images and loss curves.
 """
 import numpy as np
 
-from ..data.metrics import psnr
 from ..data.procedural import shapes
+from ..metrics import psnr
 from .denoise import denoise, train_denoiser
-from .gallery import Gallery, image_grid
+from ..report import Gallery, image_grid
 from . import dip, feedforward, sr, style
 
 

@@ -28,14 +28,14 @@ import numpy as np
 
 from .. import backend, losses, optim
 from ..data.images import DEFAULT_MAX_PIXELS, _memory, load_image, save_image
-from ..data.metrics import psnr
 from ..errors import MinigenError
-from ..models.dip import Downsampler, dip_net, input_noise, min_size
+from ..metrics import psnr
+from ..models.dip import Downsampler, dip_net, input_noise
 from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device, write_json
-from .gallery import draw_curves
+from ..report import draw_curves
 from ..training.progress import Progress
-from ..training.loop import last_good, load_checkpoint, restore, save_checkpoint
+from ..training._old import last_good, load_checkpoint, restore, save_checkpoint
 
 TASKS = ("denoise", "inpaint", "sr")
 DEFAULT_ITERS = {"denoise": 3000, "inpaint": 5000, "sr": 2000}
@@ -62,7 +62,7 @@ def build_net(arch="skip", scales=5, channels=128, skip_channels=4, input_channe
 
 def _check_fit(net, h, w, what, device):
     """Refuse an output size the network cannot take or whose activations cannot fit in memory."""
-    need = min_size(net.scales)
+    need = net.size_rule().minimum
     if min(h, w) < need:
         raise MinigenError(f"{what} is {w}x{h}, too small for the {net.scales}-scale network: it needs at least "
                            f"{need}x{need} pixels (2^{net.scales} + 1 per side)")
@@ -129,7 +129,7 @@ def fit(task, image, mask=None, factor=4, iters=None, lr=0.01, reg_noise_std=1 /
     gt = None if ground_truth is None else np.asarray(ground_truth, np.float64).reshape(out_h, out_w, c)
     result = {"loss": [], "psnr": [], "psnr_avg": [], "stopped": None}
     config = {"kind": "dip", "task": task, "shape": [h, w, c], "factor": factor if task == "sr" else 1, "lr": lr,
-              "reg_noise_std": reg_noise_std, "ema": ema, "code": code, "net": net.config, "seed": seed,
+              "reg_noise_std": reg_noise_std, "ema": ema, "code": code, "net": net.config(), "seed": seed,
               "data": _checksum(image, mask), "ground_truth": ground_truth is not None}
     running, done, before = None, 0, 0.0
     if resume:
@@ -321,7 +321,7 @@ def cmd_dip(args):
             "mask": args.mask, "factor": factor, "ground_truth": args.ground_truth, "output": args.out,
             "input_size": [image.shape[1], image.shape[0]], "output_size": [out_shape[1], out_shape[0]],
             "known_fraction": None if mask is None else float(mask.mean()),
-            "net": dict(result["net"].config, arch=args.arch, input=args.input,
+            "net": dict(result["net"].config(), arch=args.arch, input=args.input,
                         parameters=sum(p.data.size for p in result["net"].parameters())),
             "iterations_asked": args.iters or DEFAULT_ITERS[args.task], "iterations": result["iterations"],
             "stopped": result["stopped"], "time_limit": args.time_limit, "checkpoint": args.checkpoint,

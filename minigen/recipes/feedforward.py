@@ -29,10 +29,11 @@ import numpy as np
 
 from .. import backend, losses, optim
 from .. import functional as F
-from ..data.datasets import list_images
+from ..data.files import find_images, list_images
 from ..data.images import from_tensor, load_image, save_image
 from ..data.procedural import TEXTURES, scenes, texture
 from ..errors import MinigenError
+from ..models import check_size
 from ..models.adain import VGG_WIDTHS, Decoder, adain_target
 from ..models.texture_net import TextureNet
 from ..models.transform_net import TransformNet
@@ -41,7 +42,7 @@ from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device, write_json
 from .optimize import check_layers, fit_size, resize
 from .style import original_colors
-from ..training.loop import load_checkpoint, model_state, step_rng, train
+from ..training._old import load_checkpoint, model_state, step_rng, train
 
 METHODS = ("johnson", "texture-net", "multistyle", "adain")
 # Johnson et al. used VGG-16 relu2_2 for content and relu1_2..relu4_3 for style; with VGG-19 the
@@ -78,15 +79,7 @@ def default_layers(method, info):
 
 def image_files(paths, what="input"):
     """Image files from files and folders (a folder's image files, sorted by name)."""
-    files = []
-    for p in paths:
-        if os.path.isdir(p):
-            files += list_images(p)
-        elif os.path.exists(p):
-            files.append(p)
-        else:
-            raise MinigenError(f"{p}: no such file or folder ({what})")
-    return files
+    return find_images(paths, what)
 
 
 def _resize(img, short):
@@ -199,11 +192,11 @@ def _make_net(args, method, n_styles, info, encoder_layer, content):
 def _check_crop(method, net, crop):
     if method in ("johnson", "multistyle"):
         try:
-            net.check_size(crop, crop)
+            check_size(net, crop, crop, "training crop")
         except ValueError as e:
             raise MinigenError(f"--crop {crop}: {e}") from None
         return
-    multiple = net.multiple if method == "texture-net" else net.downsampling
+    multiple = net.size_rule().multiple
     if crop % multiple:
         raise MinigenError(f"--crop {crop}: must be a multiple of {multiple} for this {method} network")
 
@@ -404,7 +397,7 @@ class Stylizer:
         self.vgg = None
         if self.method == "adain":
             self.vgg = self._encoder(vgg, self.config["vgg"])
-        self.multiple = {"johnson": 4, "multistyle": 4, "adain": getattr(self.net, "downsampling", 1),
+        self.multiple = {"johnson": 4, "multistyle": 4, "adain": self.net.size_rule().multiple,
                          "texture-net": getattr(self.net, "multiple", 1)}[self.method]
 
     def _encoder(self, path, recorded):
@@ -536,7 +529,7 @@ def sample_textures(path, size, count=1, seed=0, device="cpu"):
         raise MinigenError(f"{path}: not a texture generator (a {config['method']} model"
                            f"{' with a content input' if config['model'].get('content') else ''}); "
                            "use `minigen stylize`")
-    full = -(-size // net.multiple) * net.multiple
+    full = net.size_rule().fit(size)
     check_memory(f"a {size}x{size} texture", _activation_bytes(config, full, full) * count)
     with no_grad():
         y = net(net.noise(count, full, full, np.random.default_rng(seed), np.float32, device))
@@ -635,7 +628,7 @@ def demo_section(gallery, device, seed, quick):
     """Train each method briefly at 32x32 on procedural data with shallow VGG layers (relu1_1,
     relu2_1; content relu2_2) and small padded networks; show stylised unseen scenes, textures,
     a style-morph strip and AdaIN with unseen styles."""
-    from .gallery import image_grid
+    from ..report import image_grid
     steps = 12 if quick else 80
     vgg = load_vgg(None, device=device, seed=seed)
     common = dict(steps=steps, batch=2, crop=32, lr=2e-3, seed=seed, device=device, vgg_net=vgg, log_every=steps,

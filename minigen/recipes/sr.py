@@ -20,15 +20,15 @@ from .. import backend, losses, nn, optim
 from ..data.datasets import SRPatches, bicubic_pair, list_images, load_folder, quantize
 from ..data.images import load_image, rgb_to_ycbcr, save_image, ycbcr_to_rgb
 from ..data.imresize import imresize
-from ..data.metrics import psnr_y
 from ..data.procedural import shapes
 from ..errors import MinigenError
+from ..metrics import psnr_y
 from ..models.sr_resnet import PerceptualSRNet
 from ..models.srcnn import VARIANTS as SRCNN_VARIANTS, SRCNN
 from ..models.vdsr import VDSR
 from ..tensor import Tensor, no_grad
 from .common import add_run_options, check_device
-from ..training.loop import load_checkpoint, model_state, step_rng, train
+from ..training._old import load_checkpoint, model_state, step_rng, train
 
 MODELS = ("srcnn", "srcnn-955", "vdsr", "perceptual")
 
@@ -66,7 +66,7 @@ def is_luma(config):
 
 def receptive_field(model):
     """Pixels (per side) of input one output pixel sees; images smaller than this are refused."""
-    return getattr(model, "receptive_field", 9)
+    return model.size_rule().minimum
 
 
 # ---- training -------------------------------------------------------------------------

@@ -1,88 +1,101 @@
-"""The one training loop behind every ``minigen train-*`` command: progress
-line, checkpoints every N steps (atomic), ``--resume``, and a guard that
-stops on a non-finite loss and keeps the last good checkpoint.
+"""``fit``: the one loop behind every long run, knowing nothing of the method.
 
-A checkpoint holds the model's state dict under ``model/<name>``, the
-optimiser's arrays under ``optim/<i>/<name>``, and in its JSON metadata the
-step, the caller's config (enough to rebuild the model), the loss history,
-the optimiser's scalars and the state of minigen's shared random generator.
-A caller with more state (the Deep Image Prior fit: its own generator, the
-output average) passes it as ``extra``: arrays under ``extra/<name>``, any
-other JSON value in the metadata. For a resumed run to repeat an
-uninterrupted one exactly, ``step_fn`` must draw its data from a generator
-seeded by (seed, step), not from one that carries state across steps.
+A run is a ``RunState`` (its named modules, optimisers, EMA copies and random
+generators) and a *step function* ``step(state, i) -> {name: loss}`` that owns
+the maths: its forward, backward and optimiser updates (so two networks with
+two optimisers, k critic steps per generator step, or an L-BFGS closure all
+fit). ``fit`` owns the rest:
 
-A resumed run continues the same experiment: a checkpoint made with other
-settings is refused, except the schedule settings the caller names in
-``may_change`` (train-sr: the learning rate, its decay, the clipping), which
-``step_fn`` applies afresh every step; those changes are printed.
+- the progress line (step/total, losses, it/s, ETA; ``progress.Progress``);
+- the NaN/Inf guard: a non-finite loss stops the run before anything is saved,
+  naming the last good checkpoint *of this run* (one it wrote or resumed from);
+- a checkpoint (``io.checkpoint``) every ``save_every`` steps and at the end;
+- SIGINT/SIGTERM: the step in flight ends, the state is saved, and the run
+  stops with one line (``Interrupted``); ``time_limit`` ends it likewise,
+  without an error, after the step that passes the limit;
+- ``resume``: the state is restored from the checkpoint (same kind and
+  settings, but for the keys in ``may_change``), and the run continues to
+  ``steps`` in all. A step that draws its data from a generator seeded by
+  (seed, step) (``step_rng``), or from generators held in ``state.rngs``,
+  makes a resumed run end bit-for-bit as an uninterrupted one.
+
+A step may end the run early by setting ``state.stop`` to a reason.
 """
 import json
 import math
 import os
+import signal
+import threading
+import time
 
 import numpy as np
 
-from .. import backend, io
+from .. import backend
 from ..errors import MinigenError
+from ..io import checkpoint as ckpt_io
 from .progress import Progress
 
 
-def save_checkpoint(path, model, optimizer, step, config, history, extra=None):
-    opt = optimizer.state_dict()
-    extra = extra or {}
-    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
-    scalars = []
-    for i, s in enumerate(opt["state"]):
-        scalars.append({k: v for k, v in s.items() if isinstance(v, int)})
-        arrays.update({f"optim/{i}/{k}": v for k, v in s.items() if not isinstance(v, int)})
-    arrays.update({f"extra/{k}": v for k, v in extra.items() if isinstance(v, np.ndarray)})
-    meta = {"step": step, "config": config, "history": history, "optim_hyper": opt["hyper"],
-            "optim_scalars": scalars, "rng": backend.rng().bit_generator.state,
-            "extra": {k: v for k, v in extra.items() if not isinstance(v, np.ndarray)}}
-    io.save(path, arrays, metadata=meta)
+class Interrupted(MinigenError):
+    """A run stopped by SIGINT or SIGTERM after saving its state (exit status 130)."""
+    exit_code = 130
 
 
-def load_checkpoint(path):
-    """(arrays, metadata) of a checkpoint, with a clear error if it is not a training checkpoint."""
-    arrays, meta = io.load(path)
-    if not isinstance(meta, dict) or "step" not in meta or "config" not in meta:
-        raise MinigenError(f"{path}: not a minigen training checkpoint (no step/config metadata)")
-    return arrays, meta
+class RunState:
+    """What a run is made of, by name: ``modules``, ``optimizers``, ``ema`` copies and random generators
+    (``rngs``, NumPy Generators; minigen's shared generator is always saved as "minigen"), plus ``step``
+    (steps done), ``history`` ({loss: [values]}), ``seconds`` spent over all pieces and ``extra`` (other
+    arrays or JSON values the step keeps, e.g. a running average)."""
+
+    def __init__(self, modules=None, optimizers=None, ema=None, rngs=None, extra=None):
+        self.modules, self.optimizers = dict(modules or {}), dict(optimizers or {})
+        self.ema, self.rngs, self.extra = dict(ema or {}), dict(rngs or {}), dict(extra or {})
+        self.step, self.history, self.seconds, self.stop = 0, {}, 0.0, None
+
+    def to_checkpoint(self, kind, settings):
+        from ..models import spec
+        return ckpt_io.Checkpoint(
+            kind, self.step, settings, self.history,
+            modules={k: m.state_dict() for k, m in self.modules.items()},
+            specs={k: spec(m) for k, m in self.modules.items()},
+            optimizers={k: o.state_dict() for k, o in self.optimizers.items()},
+            ema={k: e.state_dict() for k, e in self.ema.items()},
+            rngs={"minigen": backend.rng().bit_generator.state,
+                  **{k: g.bit_generator.state for k, g in self.rngs.items()}},
+            seconds=self.seconds, extra=self.extra)
+
+    def restore(self, ckpt):
+        """Load a Checkpoint into this state (its names must match), with one-line errors."""
+        for what, mine, saved in (("module", self.modules, ckpt.modules), ("optimiser", self.optimizers,
+                                  ckpt.optimizers), ("EMA copy", self.ema, ckpt.ema)):
+            if set(mine) != set(saved):
+                raise MinigenError(f"{ckpt.path}: holds {what}s {sorted(saved)}, this run has {sorted(mine)}")
+        for k, m in self.modules.items():
+            m.load_state_dict(ckpt.modules[k])
+        for k, o in self.optimizers.items():
+            try:
+                o.load_state_dict(ckpt.optimizers[k])
+            except ValueError as e:
+                raise MinigenError(f"{ckpt.path}: optimiser {k} does not fit this run: {e}") from None
+        for k, e in self.ema.items():
+            e.load_state_dict(ckpt.ema[k])
+        backend.rng().bit_generator.state = ckpt.rngs["minigen"]
+        for k, g in self.rngs.items():
+            g.bit_generator.state = ckpt.rngs[k]
+        self.step, self.history, self.seconds = ckpt.step, ckpt.history, ckpt.seconds
+        self.extra.update(ckpt.extra)
 
 
-def model_state(arrays):
-    """The model's state dict inside a checkpoint's arrays."""
-    return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+def step_rng(seed, step):
+    """The data generator of one step: the same for a resumed and an uninterrupted run."""
+    return np.random.default_rng((seed, step))
 
 
-def restore(path, model, optimizer, arrays=None, meta=None):
-    """Load a checkpoint (or its already loaded ``arrays, meta``) into model and optimiser, and minigen's
-    generator; returns the metadata, with the caller's ``extra`` state (arrays included) in meta["extra"]."""
-    if arrays is None:
-        arrays, meta = load_checkpoint(path)
-    model.load_state_dict(model_state(arrays))
-    state = [dict(s) for s in meta["optim_scalars"]]
-    for k, v in arrays.items():
-        if k.startswith("optim/"):
-            _, i, name = k.split("/", 2)
-            state[int(i)][name] = v
-    try:
-        optimizer.load_state_dict({"hyper": meta["optim_hyper"], "state": state})
-    except ValueError as e:
-        raise MinigenError(f"{path}: optimiser state does not fit this run: {e}") from None
-    backend.rng().bit_generator.state = meta["rng"]
-    meta["extra"] = dict(meta.get("extra", {}), **{k[len("extra/"):]: v for k, v in arrays.items()
-                                                     if k.startswith("extra/")})
-    return meta
-
-
-def check_resume_config(path, saved, config, may_change=()):
-    """Refuse to resume ``path`` (made with config ``saved``) under another ``config``, but for the keys in
+def check_settings(path, saved, settings, may_change=()):
+    """Refuse to resume ``path`` (made with ``saved``) under other ``settings``, but for the keys in
     ``may_change``, whose changes are printed. Keys the checkpoint does not record (older files) are not
     checked."""
-    now = json.loads(json.dumps(config))  # as the checkpoint stores it: tuples become lists
-    saved = saved if isinstance(saved, dict) else {}
+    now = json.loads(json.dumps(settings))  # as the checkpoint stores it: tuples become lists
     changed = [k for k in now if k in saved and saved[k] != now[k]]
     fixed = [k for k in changed if k not in may_change]
     if fixed:
@@ -97,49 +110,77 @@ def _brief(value, width=40):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def train(step_fn, model, optimizer, steps, checkpoint=None, save_every=0, resume=False,
-          config=None, log_every=10, label="", may_change=()):
-    """Run ``step_fn(step) -> {name: loss Tensor}`` for steps 1..steps; returns the history.
+class _Signals:
+    """Within the block, SIGINT and SIGTERM set ``received`` instead of killing the run (main thread only)."""
 
-    This loop zeroes the gradients, runs step_fn (which computes the losses and
-    calls backward on their total), checks the losses and steps the optimiser.
-    With ``checkpoint`` a file is written every ``save_every`` steps and at the
-    end; ``resume`` continues from it (same ``config``, but for the keys in
-    ``may_change``). A NaN or Inf loss stops the run with a MinigenError before
-    the optimiser applies it, so the last checkpoint on disk is the last good state.
+    def __init__(self):
+        self.received, self._old = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame):
+        self.received = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def fit(step, state, steps, kind, settings=None, checkpoint=None, save_every=0, resume=False, may_change=(),
+        log_every=10, label="", time_limit=None, snapshot_every=0, on_snapshot=None, stream=None):
+    """Run ``step(state, i)`` for i = state.step + 1 .. ``steps``; returns ``state.history``.
+
+    kind, settings: what the checkpoint records (the run's kind and the settings that rebuild it).
+    checkpoint: a path written every ``save_every`` steps (0: only at the end) and when the run ends.
+    resume: restore ``state`` from ``checkpoint`` first. on_snapshot(state, i) runs every
+    ``snapshot_every`` steps (intermediate images). time_limit: seconds for this piece of the run.
     """
-    history, start = {}, 0
+    settings = dict(settings or {})
+    good = None  # the last checkpoint this run wrote or resumed from
     if resume:
         if not checkpoint or not os.path.exists(checkpoint):
             raise MinigenError(f"--resume: no checkpoint at {checkpoint}")
-        arrays, meta = load_checkpoint(checkpoint)
-        if config is not None:
-            check_resume_config(checkpoint, meta["config"], config, may_change)
-        meta = restore(checkpoint, model, optimizer, arrays, meta)
-        start, history = meta["step"], meta["history"]
-        if start >= steps:
-            raise MinigenError(f"{checkpoint}: already at step {start} of {steps}; ask for more steps")
-    progress = Progress(steps, every=log_every, label=label, start=start)
-    for step in range(start + 1, steps + 1):
-        optimizer.zero_grad()
-        values = {k: float(v.item()) for k, v in step_fn(step).items()}
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if bad:
-            raise MinigenError(f"loss {bad[0]} became {values[bad[0]]} at step {step}; stopped{last_good(checkpoint)}")
-        optimizer.step()
-        for k, v in values.items():
-            history.setdefault(k, []).append(v)
-        progress.update(step, **values)
-        if checkpoint and ((save_every and step % save_every == 0) or step == steps):
-            save_checkpoint(checkpoint, model, optimizer, step, config, history)
-    return history
+        saved = ckpt_io.load(checkpoint, kind=kind)
+        check_settings(checkpoint, saved.settings, settings, may_change)
+        if saved.step >= steps:
+            raise MinigenError(f"{checkpoint}: already at step {saved.step} of {steps}; ask for more steps")
+        state.restore(saved)
+        good = checkpoint
+        print(f"resuming from step {saved.step} of {steps}", file=stream)
 
+    def save():
+        nonlocal good
+        if checkpoint:
+            ckpt_io.save(checkpoint, state.to_checkpoint(kind, settings))
+            good = checkpoint
 
-def last_good(checkpoint):
-    """The end of a divergence message: where the last good state is, if one was saved."""
-    return f"; the last good checkpoint is {checkpoint}" if checkpoint and os.path.exists(checkpoint) else ""
-
-
-def step_rng(seed, step):
-    """The data generator of one step: the same for a resumed and an uninterrupted run."""
-    return np.random.default_rng((seed, step))
+    progress = Progress(steps, every=log_every, label=label, start=state.step, stream=stream)
+    start, before = time.perf_counter(), state.seconds
+    with _Signals() as signals:
+        while state.step < steps:
+            i = state.step + 1
+            values = {k: float(v.item()) if hasattr(v, "item") else float(v) for k, v in step(state, i).items()}
+            bad = [k for k, v in values.items() if not math.isfinite(v)]
+            if bad:
+                where = f"; the last good checkpoint is {good}" if good else ""
+                raise MinigenError(f"{label}loss {bad[0]} became {values[bad[0]]} at step {i}; stopped{where}")
+            state.step, state.seconds = i, before + time.perf_counter() - start
+            for k, v in values.items():
+                state.history.setdefault(k, []).append(v)
+            progress.update(i, **values)
+            if on_snapshot is not None and snapshot_every and i % snapshot_every == 0:
+                on_snapshot(state, i)
+            if time_limit is not None and i < steps and time.perf_counter() - start > time_limit:
+                state.stop = state.stop or "time_limit"
+            if signals.received or state.stop or i == steps or (save_every and i % save_every == 0):
+                save()
+            if signals.received:
+                saved = f"; saved {checkpoint} (continue with --resume)" if checkpoint else ""
+                raise Interrupted(f"{label}stopped by {signals.received} at step {i} of {steps}{saved}")
+            if state.stop:
+                break
+    return state.history

@@ -100,7 +100,7 @@ def test_set5_bicubic_baseline_matches_the_published_numbers():
     """The SRCNN/VDSR protocol: 8-bit Y, mod-crop, bicubic down and up, 8-bit result, PSNR on Y
     with a border of `scale` removed. Published: 33.66 / 30.39 / 28.42 dB (SSIM .9299 / .8682 / .8104)."""
     from minigen.data.datasets import list_images, load_y, quantize
-    from minigen.data.metrics import mod_crop, psnr_y, ssim_y
+    from minigen.metrics import mod_crop, psnr_y, ssim_y
     ys = [load_y(p).astype(np.float64) for p in list_images(SET5)]
     for scale, (p_ref, s_ref) in {2: (33.66, 0.9299), 3: (30.39, 0.8682), 4: (28.42, 0.8104)}.items():
         ps, ss = [], []

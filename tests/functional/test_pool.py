@@ -138,7 +138,7 @@ def test_gradcheck_cases(case):
     ((1, 1, 4, 4), dict(kernel_size=2, padding=-1), ValueError, "padding >= 0"),
     ((1, 1, 4, 4), dict(kernel_size=3, padding=2), ValueError, "at most half"),
     ((1, 1, 4, 4), dict(kernel_size=(5, 2)), ValueError, "larger than the padded input"),
-    ((1, 1, 4, 4), dict(kernel_size=(2, 2, 2)), ValueError, "kernel_size must be an int or a pair"),
+    ((1, 1, 4, 4), dict(kernel_size=(2, 2, 2)), TypeError, "kernel_size must be an int or a pair"),
     ((1, 1, 4, 4), dict(kernel_size=2, stride=1.5), TypeError, "stride must be an int or a pair"),
 ])
 def test_bad_arguments(op, shape, kwargs, error, message):

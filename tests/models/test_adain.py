@@ -27,7 +27,7 @@ def test_relu4_1_decoder_is_the_papers():
                 + conv_relu(128, 128) + conv_relu(128, 64) + ["up"] + conv_relu(64, 64) + [(64, 3)])
     dec = Decoder("relu4_1")
     assert _layers(dec) == expected
-    assert dec.downsampling == 8 and not any(isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))
+    assert dec.size_rule().multiple == 8 and not any(isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))
                                              for m in dec.modules())
 
 
@@ -35,7 +35,7 @@ def test_relu3_1_decoder_and_sizes(rng):
     dec = Decoder("relu3_1", widths=(4, 5, 6, 7, 7))
     assert _layers(dec) == [(6, 5), "ReLU", "up", (5, 5), "ReLU", (5, 4), "ReLU", "up", (4, 4), "ReLU", (4, 3)]
     assert dec(Tensor(rng.random((2, 6, 3, 5)).astype(np.float32))).shape == (2, 3, 12, 20)
-    assert Decoder("relu3_1", depth=16).downsampling == 4
+    assert Decoder("relu3_1", depth=16).size_rule().multiple == 4
     with pytest.raises(ValueError, match="relu layer"):
         Decoder("conv3_1")
 

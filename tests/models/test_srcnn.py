@@ -11,7 +11,7 @@ def test_layouts_and_parameter_counts():
     assert shapes == [(64, 1, 9, 9), (64,), (32, 64, 1, 1), (32,), (1, 32, 5, 5), (1,)]
     assert sum(int(np.prod(s)) for s in shapes) == 8129  # the paper's 9-1-5 network: 8,032 weights + biases
     assert SRCNN(kernels=VARIANTS["srcnn-955"]).body[2].weight.shape == (32, 64, 5, 5)
-    assert net.receptive_field == 13
+    assert net.size_rule().minimum == 13
 
 
 def test_output_keeps_the_size_and_replicates_borders():

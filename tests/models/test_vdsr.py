@@ -12,7 +12,7 @@ def test_twenty_layers_of_3x3_and_residual_learning():
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) == 20 and all(c.kernel_size == (3, 3) for c in convs)
     assert convs[0].weight.shape == (64, 1, 3, 3) and convs[-1].weight.shape == (1, 64, 3, 3)
-    assert net.receptive_field == 41
+    assert net.size_rule().minimum == 41
     # He et al.: std sqrt(2 / fan_in), fan_in = 64 * 9
     assert np.std(convs[5].weight.numpy()) == pytest.approx(np.sqrt(2 / 576), rel=0.05)
 

@@ -106,6 +106,15 @@ def test_load_vgg_random_says_so_in_one_line(capsys, monkeypatch):
     assert vgg.pooling == "avg" and not any(p.requires_grad for p in vgg.parameters()) and not vgg.training
 
 
+def test_the_random_weights_line_is_printed_once_per_process(capsys, monkeypatch):
+    monkeypatch.delenv("MINIGEN_VGG", raising=False)
+    _, first = V.load_vgg(None, depth=16, seed=4)
+    _, second = V.load_vgg(None, depth=16, seed=4)
+    err = capsys.readouterr().err
+    assert err.count("random VGG-16 weights (seed 4)") == 1 and err.count("\n") == 1
+    assert first == second and second["weights"] == "random"  # the metadata still says so every time
+
+
 def test_avg_pooling_and_float64(vgg19):
     x = shapes(1, 16, seed=2)
     vgg = V.VGG(19, pooling="avg", last="relu2_1")

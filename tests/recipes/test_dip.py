@@ -10,12 +10,12 @@ from minigen import nn, optim
 from minigen.errors import MinigenError
 from minigen.data.images import load_image, save_image
 from minigen.data.imresize import imresize
-from minigen.data.metrics import psnr
 from minigen.data.procedural import shapes
+from minigen.metrics import psnr
 from minigen.recipes import dip
 from minigen.recipes.dip import fit
-from minigen.recipes.gallery import Gallery
-from minigen.training.loop import load_checkpoint, save_checkpoint
+from minigen.report import Gallery
+from minigen.training._old import load_checkpoint, save_checkpoint
 
 
 def _image(size=32, seed=1):

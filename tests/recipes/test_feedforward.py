@@ -15,7 +15,7 @@ from minigen.errors import MinigenError
 from minigen.models.vgg import VGG, save_vgg
 from minigen.recipes import feedforward as ff
 from minigen.recipes.optimize import resize
-from minigen.training.loop import load_checkpoint
+from minigen.training._old import load_checkpoint
 
 TINY = {"johnson": argparse.Namespace(norm="instance", channels=[4, 8, 8], residual=1, padded=False, scales=2),
         "multistyle": argparse.Namespace(norm="instance", channels=[4, 8, 8], residual=1, padded=True, scales=2),

@@ -10,7 +10,7 @@ from minigen.data.images import load_image, save_image
 from minigen.data.procedural import shapes
 from minigen.recipes.sr import (build_model, load_feature_net, load_sr_model, make_optimizer, make_step,
                                 run_training, training_data, upscale)
-from minigen.training.loop import step_rng
+from minigen.training._old import step_rng
 from minigen.tensor import Tensor
 
 TINY = {"model": "srcnn", "scales": [3], "kwargs": {"n1": 8, "n2": 4}, "patch": 24, "stride": 24, "batch": 4,

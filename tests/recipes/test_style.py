@@ -10,7 +10,7 @@ from minigen import losses as L
 from minigen.data.images import load_image, rgb_to_ycbcr, save_image
 from minigen.data.procedural import shapes, texture
 from minigen.models.vgg import VGG
-from minigen.recipes.gallery import Gallery
+from minigen.report import Gallery
 from minigen.recipes.optimize import features, gram_targets
 from minigen.recipes.style import demo_section, original_colors, style_transfer
 from minigen.tensor import Tensor

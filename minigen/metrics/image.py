@@ -8,7 +8,7 @@ scale. ``psnr_y``, ``ssim`` and ``mod_crop`` implement exactly that.
 import numpy as np
 from scipy.ndimage import correlate1d
 
-from .images import rgb_to_ycbcr
+from ..data.images import rgb_to_ycbcr
 
 
 def psnr(x, ref, data_range=1.0):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigen.data.metrics import mod_crop, psnr, psnr_y, ssim, ssim_y, to_y
+from minigen.metrics import mod_crop, psnr, psnr_y, ssim, ssim_y, to_y
 
 
 def test_psnr_of_a_constant_offset():

@@ -9,10 +9,11 @@ import pytest
 from minigen import io
 from minigen.errors import MinigenError
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
 ZIP = os.path.join(FIXTURES, "torch_state.pth")
 LEGACY = os.path.join(FIXTURES, "torch_state_legacy.pth")
-REAL = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "weights", "vgg_normalised_conv3_1.pth")
+REAL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "weights",
+                    "vgg_normalised_conv3_1.pth")
 
 
 def expected():
