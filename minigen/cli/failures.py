@@ -4,7 +4,8 @@ Each failure becomes one line on stderr and an exit status; no exception's
 class name and no traceback reach the user (set MINIGEN_DEBUG=1 to see the
 traceback of anything but a MinigenError, an interrupt or a closed pipe):
 
-- MinigenError: ``minigen: error: <message>``, status 1;
+- MinigenError: ``minigen: error: <message>``, its ``exit_code`` (1; 130 for a run that a signal
+  stopped after saving its state, ``training.loop.Interrupted``);
 - KeyboardInterrupt: ``minigen: interrupted``, status 130;
 - a closed pipe (``minigen gradcheck --list | head -1``): nothing, status 141
   (128 + SIGPIPE, what a program killed by the closed pipe reports); stdout is
@@ -159,7 +160,7 @@ def handle(e):
         return INTERRUPTED
     if isinstance(e, MinigenError):
         say(e)
-        return 1
+        return e.exit_code  # 1, or 130 for a run stopped by a signal after saving its state
     if debugging():
         raise e
     if isinstance(e, MemoryError):
