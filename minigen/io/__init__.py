@@ -15,6 +15,7 @@ Nothing here calls ``pickle.load`` on file data. Writes are atomic
 (``atomic_write``): a crash or an error leaves the previous file as it was.
 Unreadable files raise ``MinigenError`` with a one-line message that names the file.
 """
+import json
 import os
 
 import numpy as np
@@ -93,4 +94,10 @@ def load(path):
         raise MinigenError(f"{path}: cannot read: {e.strerror or e}") from e
 
 
-__all__ = ["save", "load", "load_torch", "atomic_write", "METADATA_KEY"]
+def write_json(path, obj):
+    """Write ``obj`` as indented, key-sorted JSON, atomically (a run's sidecar of settings and results)."""
+    with atomic_write(path) as f:
+        f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+__all__ = ["save", "load", "load_torch", "atomic_write", "write_json", "METADATA_KEY"]

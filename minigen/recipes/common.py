@@ -3,7 +3,7 @@ import json
 
 from .. import backend
 from ..errors import MinigenError
-from ..io import atomic_write
+from ..io import write_json  # noqa: F401  (moved to io; this module goes when the families have moved)
 
 
 def add_run_options(parser, out=None):
@@ -22,7 +22,3 @@ def check_device(device):
         raise MinigenError(str(e)) from None
 
 
-def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_write(path) as f:
-        f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
