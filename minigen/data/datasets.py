@@ -10,9 +10,8 @@ patches are taken on a regular grid (SRCNN: 33x33 with stride 14 from T91).
 import numpy as np
 
 from ..errors import MinigenError
-from ..metrics import mod_crop, to_y
 from .files import list_images
-from .images import load_image
+from .images import load_image, mod_crop, to_y
 from .imresize import imresize
 
 

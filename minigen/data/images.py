@@ -231,3 +231,21 @@ def ycbcr_to_rgb(x, axis=-1):
     RGB = 255 M^-1 YCbCr - M^-1 offset, with M and offset the 0-255 coefficients.
     Values are not clipped."""
     return _affine_colour("ycbcr_to_rgb", x, axis, _YCBCR_INV * 255, -_YCBCR_INV @ _YCBCR_OFFSET)
+
+
+def mod_crop(img, scale):
+    """Crop the bottom and right edges so that height and width are multiples of ``scale``."""
+    img = np.asarray(img)
+    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
+    return img[:h, :w]
+
+
+def to_y(img):
+    """Y of BT.601 YCbCr on the 0-255 scale (float64): from an HWC RGB image in [0, 1], or an HW image
+    taken as Y already in [0, 1] (grey images such as Set14's bridge are their own luma)."""
+    img = np.asarray(img, np.float64)
+    if img.ndim == 2:
+        return img * 255
+    if img.ndim == 3 and img.shape[-1] == 3:
+        return rgb_to_ycbcr(img)[..., 0] * 255
+    raise ValueError(f"to_y: expected an HW (Y) or HWC RGB image, got shape {img.shape}")

@@ -8,7 +8,7 @@ scale. ``psnr_y``, ``ssim`` and ``mod_crop`` implement exactly that.
 import numpy as np
 from scipy.ndimage import correlate1d
 
-from ..data.images import rgb_to_ycbcr
+from ..data.images import mod_crop, to_y  # noqa: F401  (part of the SR protocol; they live with the colour code)
 
 
 def psnr(x, ref, data_range=1.0):
@@ -18,24 +18,6 @@ def psnr(x, ref, data_range=1.0):
         raise ValueError(f"psnr: shapes differ {x.shape} vs {ref.shape}")
     mse = float(np.mean((x - ref) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(data_range ** 2 / mse)
-
-
-def mod_crop(img, scale):
-    """Crop the bottom and right edges so that height and width are multiples of ``scale``."""
-    img = np.asarray(img)
-    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
-    return img[:h, :w]
-
-
-def to_y(img):
-    """Y of BT.601 YCbCr on the 0-255 scale (float64): from an HWC RGB image in [0, 1], or an HW image
-    taken as Y already in [0, 1] (grey images such as Set14's bridge are their own luma)."""
-    img = np.asarray(img, np.float64)
-    if img.ndim == 2:
-        return img * 255
-    if img.ndim == 3 and img.shape[-1] == 3:
-        return rgb_to_ycbcr(img)[..., 0] * 255
-    raise ValueError(f"to_y: expected an HW (Y) or HWC RGB image, got shape {img.shape}")
 
 
 def shave(img, border):
