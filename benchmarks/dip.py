@@ -3,8 +3,8 @@
     python benchmarks/dip.py                                  # every run: speed, f16, kate, vase, zebra
     python benchmarks/dip.py --only f16 --iters 400 --crop 128
     python benchmarks/dip.py --only kate --setup paper --crop 0   # the paper's settings on the whole image
-    python benchmarks/dip.py --only kate --setup paper --crop 0 --checkpoint-every 50 --time-limit 7200
-    python benchmarks/dip.py --only kate --setup paper --crop 0 --checkpoint-every 50 --resume  # goes on
+    python benchmarks/dip.py --only kate --setup paper --crop 0 --save-every 50 --time-limit 7200
+    python benchmarks/dip.py --only kate --setup paper --crop 0 --save-every 50 --resume  # goes on
 
 Runs:
 
@@ -32,7 +32,7 @@ output when averaging is on) and at the end, and the best PSNR any iteration's o
 early stop, for reference only). Each run's curves (loss, PSNR of the iteration's output and of the
 average) go to OUT/NAME_curve.csv; the progress line every 50 iterations goes to stderr.
 
-A paper-settings run takes hours on a CPU (kate: 6001 iterations at 512x512). --checkpoint-every K saves
+A paper-settings run takes hours on a CPU (kate: 6001 iterations at 512x512). --save-every K saves
 each run's whole state to OUT/NAME_ckpt.npz every K iterations and when it ends (also by --time-limit);
 --resume continues it from there, exactly as if it had not stopped, so such a run can go in pieces.
 """
@@ -105,7 +105,7 @@ def speed(size=512, iters=3):
     return float(np.median(wall[1:])), float(np.median(cpu[1:]))
 
 
-def quality(name, crop, iters, settings, time_limit, out_dir, seed=0, checkpoint_every=0, resume=False):
+def quality(name, crop, iters, settings, time_limit, out_dir, seed=0, save_every=0, resume=False):
     """(task, the input's PSNR, the fit's result, the output's PSNR, notes) of one quality run."""
     extra = ""
     if name == "f16":
@@ -134,9 +134,9 @@ def quality(name, crop, iters, settings, time_limit, out_dir, seed=0, checkpoint
         extra = f"bicubic Y {psnr_y(bicubic, clean, 4):.2f} dB"
     else:
         raise ValueError(name)
-    checkpoint = os.path.join(out_dir, f"{name}_ckpt.npz") if checkpoint_every or resume else None
+    checkpoint = os.path.join(out_dir, f"{name}_ckpt.npz") if save_every or resume else None
     result = fit(task, observed, iters=iters, ground_truth=clean, time_limit=time_limit, seed=seed, log_every=50,
-                 label=f"{name}: ", checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                 label=f"{name}: ", checkpoint=checkpoint, save_every=save_every, resume=resume,
                  **kw, **settings)
     if name == "zebra":
         extra += f", DIP Y {psnr_y(result['output'], clean, 4):.2f} dB"
@@ -163,7 +163,7 @@ def main(argv=None):
     parser.add_argument("--iters", type=int, help="iterations per quality run (default: 400, or the paper's)")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="stop a quality run after this many seconds (default: none)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="K",
+    parser.add_argument("--save-every", "--checkpoint-every", type=int, default=0, metavar="K",
                         help="save each quality run's state to OUT/NAME_ckpt.npz every K iterations and at its "
                              "end (default: 0, none)")
     parser.add_argument("--resume", action="store_true",
@@ -186,7 +186,7 @@ def main(argv=None):
             continue
         setup = PAPER[name] if args.setup == "paper" else DEFAULT
         task, baseline, r, final, extra = quality(name, args.crop, args.iters or setup["iters"], setup["fit"],
-                                                  args.time_limit, args.out, checkpoint_every=args.checkpoint_every,
+                                                  args.time_limit, args.out, save_every=args.save_every,
                                                   resume=args.resume)
         best = int(np.argmax(r["psnr"]))
         curve = r["psnr_avg"] or r["psnr"]

@@ -56,7 +56,7 @@ def optimise_time_per_iteration(vgg, size, base=1, extra=2):
 
     def run(iters):
         t = time.process_time()
-        style_transfer(vgg, content, [style], iters=iters, print_every=0)
+        style_transfer(vgg, content, [style], iters=iters, log_every=0)
         return time.process_time() - t
     return (run(base + extra) - run(base)) / extra
 

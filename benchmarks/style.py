@@ -144,11 +144,12 @@ def gatys_section(args, np, torch):
     image. s/iter: wall time of --iters L-BFGS iterations divided by the iterations done (scipy included;
     an iteration may evaluate the loss more than once, evals/iter, mostly in its first line search);
     s/eval: median of one loss evaluation + backward; peak MiB: tracemalloc peak of one evaluation;
-    estimate: what the commands' --max-memory check assumes (recipes.optimize.vgg_memory)."""
+    estimate: what the commands' --max-memory check assumes (recipes.vgg_layers.vgg_memory)."""
     import time
     from minigen.data.procedural import shapes, texture
     from minigen.models.vgg import VGG
-    from minigen.recipes.optimize import features, gram_targets, optimize_image, perceptual_objective, vgg_memory
+    from minigen.recipes.optimize import features, gram_targets, optimize_image, perceptual_objective
+    from minigen.recipes.vgg_layers import vgg_memory
     from minigen.tensor import Tensor
 
     vgg = VGG(19, pooling="avg").requires_grad_(False)
@@ -171,7 +172,7 @@ def gatys_section(args, np, torch):
             evals.append(1)
             return objective(x)
         start = time.perf_counter()
-        _, history = optimize_image(x0, counted, args.iters, print_every=0)
+        _, history = optimize_image(x0, counted, args.iters, log_every=0)
         done = len(history["total"]) - 1
         estimate = vgg_memory(19, GATYS_CONTENT + GATYS_STYLE, size, size) / 2 ** 20
         rows.append((f"{size}x{size}", (time.perf_counter() - start) / done, len(evals) / done, eval_s, peak,
@@ -214,7 +215,7 @@ def quality_section(args, np, torch):
         src = load_image(os.path.join(DATA, "textures", "pebbles.jpg"))
         src = resize(src, fit_size(src.shape, n))
         start = time.perf_counter()
-        image, h = synthesize_texture(vgg, src, (n, n), UP_TO["pool2"], iters, print_every=25)
+        image, h = synthesize_texture(vgg, src, (n, n), UP_TO["pool2"], iters, log_every=25)
         _save_small("texture_pebbles.png", image)
         print_table(f"{title}; texture from noise, relu1_1, pool1, pool2", columns, [
             ("texture pebbles", f"{n}x{n}", len(h["style"]) - 1, time.perf_counter() - start, h["style"][0],
@@ -226,7 +227,7 @@ def quality_section(args, np, torch):
         start = time.perf_counter()
         image, h = style_transfer(vgg, content, [style], content_layers=("relu3_1",),
                                   style_layers=("relu1_1", "relu2_1", "relu3_1"), style_weight=1 / args.ratio,
-                                  iters=iters, print_every=25)
+                                  iters=iters, log_every=25)
         _save_small("style_tubingen_starry_night.png", image)
         print_table(f"{title}; style transfer alpha/beta = {args.ratio:g}, style relu1_1..relu3_1, content relu3_1, "
                     "from the content", columns, [

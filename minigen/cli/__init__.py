@@ -22,12 +22,11 @@ from .parser import Parser
 COMMAND_MODULES = (
     "minigen.cli.gradcheck",
     "minigen.cli.demo",
-    "minigen.recipes.invert",
-    "minigen.recipes.texture",
-    "minigen.recipes.style",
-    "minigen.recipes.feedforward",
-    "minigen.recipes.sr",
-    "minigen.recipes.dip",
+    "minigen.cli.style",
+    "minigen.cli.feedforward",
+    "minigen.cli.sample",
+    "minigen.cli.sr",
+    "minigen.cli.dip",
 )
 
 

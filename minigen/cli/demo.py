@@ -13,8 +13,26 @@ DEMO_SECTION = "engine"
 
 def demo_section(gallery, device, seed, quick):
     """A small conv denoiser trained with the bare engine."""
-    from ..recipes.demo import engine_section
-    engine_section(gallery, device, seed, quick)
+    import numpy as np
+
+    from ..data.procedural import shapes
+    from ..metrics import psnr
+    from ..recipes.denoise import denoise, train_denoiser
+    from ..report import image_grid
+
+    steps = 40 if quick else 150
+    net, history = train_denoiser(steps=steps, seed=seed, device=device)
+    clean = shapes(8, 32, seed=seed + 10_000)  # images the net never saw
+    noisy = clean + 0.15 * np.random.default_rng(seed).standard_normal(clean.shape).astype(np.float32)
+    out = denoise(net, noisy, device)
+    gallery.section("engine: a small conv denoiser",
+                    f"Three 3x3 convolutions with ReLU, trained for {steps} Adam steps to remove Gaussian "
+                    f"noise (sigma 0.15) from procedural shapes. PSNR on 8 unseen images: noisy "
+                    f"{psnr(noisy, clean):.2f} dB, denoised {psnr(out, clean):.2f} dB.")
+    gallery.image("engine_clean.png", image_grid(clean), "clean", zoom=2)
+    gallery.image("engine_noisy.png", image_grid(noisy), "noisy input", zoom=2)
+    gallery.image("engine_denoised.png", image_grid(out), "network output", zoom=2)
+    gallery.curves("engine_loss.png", {"mse": history}, "training loss (MSE, log scale)", title="denoiser loss")
 
 
 def register(subparsers):

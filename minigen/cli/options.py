@@ -7,7 +7,7 @@ shared when several are added):
     add_seed(p)              --seed N (N >= 0)
     add_out(p, default, help)
     add_logging(p, default)  --log-every N (N >= 1)
-    add_checkpointing(p, save_every_default)   --save-every N (0: only at the end), --resume, --force
+    add_checkpointing(p, save_every_default, where)   --save-every N (0: only at the end), --resume, --force
     add_snapshots(p)         --snapshot-every N (images; 0: only the result)
     add_memory(p)            --max-memory GIB (default: the memory available)
     add_vgg(p)               --vgg PATH
@@ -146,14 +146,15 @@ def add_logging(p, default):
     return g
 
 
-def add_checkpointing(p, save_every_default):
+def add_checkpointing(p, save_every_default, where="--out"):
+    """``where``: the flag that names the checkpoint."""
     g = _group(p, OUTPUT)
     g.add_argument("--save-every", type=nonneg_int, default=save_every_default, metavar="N",
                    help=f"save the checkpoint every N steps; 0: only at the end (default: {save_every_default})")
     g.add_argument("--resume", action="store_true",
-                   help="continue the run saved in the checkpoint at --out (its settings come from it)")
+                   help=f"continue the run saved in the checkpoint at {where} (its settings come from it)")
     g.add_argument("--force", action="store_true",
-                   help="replace an existing checkpoint at --out with a new run")
+                   help=f"replace an existing checkpoint at {where} with a new run")
     return g
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend, losses, nn, optim
 from ..data.procedural import shapes
 from ..tensor import Tensor, no_grad
-from ..training.progress import Progress
+from ..training import loop
 
 
 def make_net(channels=16):
@@ -18,14 +18,15 @@ def make_net(channels=16):
 
 
 def train_denoiser(steps=150, batch=16, size=32, sigma=0.15, lr=2e-3, seed=0, device="cpu", log_every=25):
-    """Train on fresh noisy/clean pairs each step; returns (net, loss history)."""
+    """Train on fresh noisy/clean pairs each step (on ``training.fit``); returns (net, loss history).
+
+    The loss is the mean of (x + f(x) - clean)^2 over a batch of noisy images x = clean + sigma n."""
     backend.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = make_net().to(device)
     opt = optim.Adam(net.parameters(), lr=lr)
-    progress = Progress(steps, every=log_every, label="denoise: ")
-    history = []
-    for step in range(1, steps + 1):
+
+    def step(state, i):
         clean = shapes(batch, size, seed=int(rng.integers(1 << 31)))
         noisy = clean + sigma * rng.standard_normal(clean.shape).astype(np.float32)
         x = Tensor(backend.to_device(noisy, device))
@@ -33,9 +34,12 @@ def train_denoiser(steps=150, batch=16, size=32, sigma=0.15, lr=2e-3, seed=0, de
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history.append(loss.item())
-        progress.update(step, loss=history[-1])
-    return net, history
+        return {"loss": loss}
+
+    state = loop.RunState(modules={"net": net}, optimizers={"opt": opt}, rngs={"data": rng})
+    history = loop.fit(step, state, steps, "denoise", {"batch": batch, "size": size, "sigma": sigma, "lr": lr,
+                                                      "seed": seed}, log_every=log_every, label="denoise: ")
+    return net, history["loss"]
 
 
 def denoise(net, noisy, device="cpu"):

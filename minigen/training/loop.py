@@ -86,6 +86,15 @@ class RunState:
         self.extra.update(ckpt.extra)
 
 
+def check_finite(values, step, label="", good=None, hint=""):
+    """The NaN/Inf guard: a one-line MinigenError when a value of ``values`` ({name: float}) is not finite,
+    naming the loss, the step, what to try (``hint``) and the last good checkpoint ``good`` (if any)."""
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        where = (f" ({hint})" if hint else "") + (f"; the last good checkpoint is {good}" if good else "")
+        raise MinigenError(f"{label}loss {bad[0]} became {values[bad[0]]} at step {step}; stopped{where}")
+
+
 def step_rng(seed, step):
     """The data generator of one step: the same for a resumed and an uninterrupted run."""
     return np.random.default_rng((seed, step))
@@ -131,13 +140,14 @@ class _Signals:
 
 
 def fit(step, state, steps, kind, settings=None, checkpoint=None, save_every=0, resume=False, may_change=(),
-        log_every=10, label="", time_limit=None, snapshot_every=0, on_snapshot=None, stream=None):
+        log_every=10, label="", time_limit=None, snapshot_every=0, on_snapshot=None, stream=None, hint=""):
     """Run ``step(state, i)`` for i = state.step + 1 .. ``steps``; returns ``state.history``.
 
     kind, settings: what the checkpoint records (the run's kind and the settings that rebuild it).
     checkpoint: a path written every ``save_every`` steps (0: only at the end) and when the run ends.
     resume: restore ``state`` from ``checkpoint`` first. on_snapshot(state, i) runs every
     ``snapshot_every`` steps (intermediate images). time_limit: seconds for this piece of the run.
+    hint: what the divergence message suggests trying (e.g. "try a smaller --lr").
     """
     settings = dict(settings or {})
     good = None  # the last checkpoint this run wrote or resumed from
@@ -164,10 +174,7 @@ def fit(step, state, steps, kind, settings=None, checkpoint=None, save_every=0, 
         while state.step < steps:
             i = state.step + 1
             values = {k: float(v.item()) if hasattr(v, "item") else float(v) for k, v in step(state, i).items()}
-            bad = [k for k, v in values.items() if not math.isfinite(v)]
-            if bad:
-                where = f"; the last good checkpoint is {good}" if good else ""
-                raise MinigenError(f"{label}loss {bad[0]} became {values[bad[0]]} at step {i}; stopped{where}")
+            check_finite(values, i, label, good, hint)
             state.step, state.seconds = i, before + time.perf_counter() - start
             for k, v in values.items():
                 state.history.setdefault(k, []).append(v)

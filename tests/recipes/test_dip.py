@@ -1,21 +1,18 @@
-"""Deep Image Prior procedures: each task fits a tiny case, output averaging, stops, the command, bad input."""
-import json
+"""Deep Image Prior procedures: each task fits a tiny case, output averaging, stops, checkpoints and resume,
+and the results of the code before the redesign, bit for bit."""
+import os
 import re
 
 import numpy as np
 import pytest
 
-import minigen.cli as cli
 from minigen import nn, optim
 from minigen.errors import MinigenError
-from minigen.data.images import load_image, save_image
 from minigen.data.imresize import imresize
 from minigen.data.procedural import shapes
+from minigen.io import checkpoint as ck
 from minigen.metrics import psnr
-from minigen.recipes import dip
 from minigen.recipes.dip import fit
-from minigen.report import Gallery
-from minigen.training._old import load_checkpoint, save_checkpoint
 
 
 def _image(size=32, seed=1):
@@ -67,10 +64,10 @@ def test_same_seed_same_result_other_seed_other_result():
 
 def test_output_average_is_the_bias_corrected_exponential_average():
     clean, beta, raw, avg = _image(), 0.5, [], []
-    fit("denoise", clean, iters=4, ema=0, net_options=SMALL, save_every=1, on_save=lambda i, x: raw.append(x),
-        log_every=1000)
-    fit("denoise", clean, iters=4, ema=beta, net_options=SMALL, save_every=1, on_save=lambda i, x: avg.append(x),
-        log_every=1000)
+    fit("denoise", clean, iters=4, ema=0, net_options=SMALL, snapshot_every=1,
+        on_snapshot=lambda i, x: raw.append(x), log_every=1000)
+    fit("denoise", clean, iters=4, ema=beta, net_options=SMALL, snapshot_every=1,
+        on_snapshot=lambda i, x: avg.append(x), log_every=1000)
     for t in range(1, 5):
         expected = sum((1 - beta) * beta ** (t - k) * raw[k - 1] for k in range(1, t + 1)) / (1 - beta ** t)
         np.testing.assert_allclose(avg[t - 1], expected, atol=1e-6)
@@ -105,13 +102,13 @@ def test_a_resumed_fit_repeats_the_uninterrupted_one_exactly(tmp_path, task, opt
     ckpt = str(tmp_path / "fit.npz")
     whole = fit(task, clean, iters=6, **kw)
     first = fit(task, clean, iters=6, time_limit=0.0, checkpoint=ckpt, **kw)  # stops after iteration 1
-    assert first["iterations"] == 1 and load_checkpoint(ckpt)[1]["step"] == 1
+    assert first["iterations"] == 1 and first["stopped"] == "time_limit" and ck.load(ckpt).step == 1
     fit(task, clean, iters=4, checkpoint=ckpt, resume=True, **kw)
     rest = fit(task, clean, iters=6, checkpoint=ckpt, resume=True, **kw)
     np.testing.assert_array_equal(rest["output"], whole["output"])
     for k in ("loss", "psnr", "psnr_avg"):
         assert rest[k] == whole[k] and len(rest[k]) == (6 if k != "psnr_avg" or options["ema"] else 0)
-    assert rest["iterations"] == 6 and load_checkpoint(ckpt)[1]["step"] == 6
+    assert rest["iterations"] == 6 and ck.load(ckpt).step == 6
 
 
 def test_checkpoint_every_k_iterations_and_at_the_end(tmp_path):
@@ -119,30 +116,34 @@ def test_checkpoint_every_k_iterations_and_at_the_end(tmp_path):
     clean = _image()
 
     def seen(it, out):  # the checkpoint on disk when iteration it's image is saved: written after
-        steps.append(load_checkpoint(ckpt)[1]["step"] if (tmp_path / "fit.safetensors").exists() else 0)
+        steps.append(ck.load(ckpt).step if (tmp_path / "fit.safetensors").exists() else 0)
 
-    fit("denoise", clean, iters=5, net_options=SMALL, checkpoint=ckpt, checkpoint_every=2, save_every=1,
-        on_save=seen, log_every=1000)
-    assert steps == [0, 0, 2, 2, 4] and load_checkpoint(ckpt)[1]["step"] == 5
+    fit("denoise", clean, iters=5, net_options=SMALL, checkpoint=ckpt, save_every=2, snapshot_every=1,
+        on_snapshot=seen, log_every=1000)
+    c = ck.load(ckpt, kind="dip")
+    assert steps == [0, 0, 2, 2, 4] and c.step == 5
+    assert set(c.modules) == {"net"} and set(c.optimizers) == {"opt"} and set(c.rngs) == {"minigen", "noise"}
+    assert c.specs["net"]["kind"] == "dip-net" and c.settings["task"] == "denoise" and c.settings["iters"] == 5
+    assert c.extra["running"].shape == (32, 32, 3)  # the output average (ema 0.99)
 
 
 def test_a_diverging_fit_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     ckpt = str(tmp_path / "fit.npz")
-    with np.errstate(all="ignore"), pytest.raises(MinigenError, match="loss became nan at iteration 2; stopped "
-                                                  r"\(try a smaller --lr\); the last good checkpoint is"):
-        fit("denoise", _image(), iters=6, lr=1e30, net_options=SMALL, checkpoint=ckpt, checkpoint_every=1,
+    with np.errstate(all="ignore"), pytest.raises(MinigenError, match=r"dip denoise: loss loss became nan at step 2; "
+                                                  r"stopped \(try a smaller --lr\); the last good checkpoint is"):
+        fit("denoise", _image(), iters=6, lr=1e30, net_options=SMALL, checkpoint=ckpt, save_every=1,
             log_every=1000)
-    assert load_checkpoint(ckpt)[1]["step"] == 1
+    assert ck.load(ckpt).step == 1
 
 
 def test_resume_refuses_other_data_settings_or_a_finished_fit(tmp_path):
     clean, ckpt = _image(), str(tmp_path / "fit.npz")
     fit("denoise", clean, iters=2, net_options=SMALL, checkpoint=ckpt, log_every=1000)
     cases = [
-        ({"image": _image(seed=2)}, "made with another image or mask"),
-        ({"lr": 0.02}, "made with another lr"),
-        ({"net_options": dict(SMALL, channels=8)}, "made with another network"),
-        ({"iters": 2}, "already at iteration 2 of 2; ask for more --iters"),
+        ({"image": _image(seed=2)}, "made with data "),
+        ({"lr": 0.02}, "made with lr 0.01 (not 0.02)"),
+        ({"net_options": dict(SMALL, channels=8)}, "made with net "),
+        ({"iters": 2}, "already at step 2 of 2; ask for more steps"),
         ({"checkpoint": str(tmp_path / "none.npz")}, "--resume: no checkpoint at"),
     ]
     for change, message in cases:
@@ -151,121 +152,41 @@ def test_resume_refuses_other_data_settings_or_a_finished_fit(tmp_path):
         with pytest.raises(MinigenError, match=re.escape(message)):
             fit("denoise", kw.pop("image"), resume=True, **kw)
     model = nn.Linear(2, 2)
-    save_checkpoint(ckpt, model, optim.Adam(model.parameters()), 1, {"model": "srcnn"}, {})
-    with pytest.raises(MinigenError, match="not a Deep Image Prior checkpoint"):
+    ck.save(ckpt, ck.Checkpoint("train-sr", 1, modules={"net": model.state_dict()},
+                                optimizers={"opt": optim.Adam(model.parameters()).state_dict()}))
+    with pytest.raises(MinigenError, match="a train-sr checkpoint, not a dip one"):
         fit("denoise", clean, iters=4, net_options=SMALL, checkpoint=ckpt, resume=True, log_every=1000)
 
 
-def _run(monkeypatch, *argv):
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("minigen.recipes.dip",))
-    return cli.main(["dip", *argv, "--scales", "3", "--channels", "8", "--log-every", "1000"])
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "golden")
 
 
-def test_command_denoise_writes_image_json_and_curves(tmp_path, monkeypatch):
-    clean = _image(20)
-    noisy = np.clip(clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape), 0, 1).astype(np.float32)
-    save_image(tmp_path / "clean.png", clean)
-    save_image(tmp_path / "noisy.png", noisy)
-    out = tmp_path / "res.png"
-    assert _run(monkeypatch, "denoise", str(tmp_path / "noisy.png"), "--ground-truth", str(tmp_path / "clean.png"),
-                "--iters", "4", "--save-every", "2", "--reg-noise-std", "1/20", "--out", str(out)) == 0
-    assert load_image(out).shape == (20, 20, 3)
-    meta = json.loads((tmp_path / "res.json").read_text())
-    assert meta["task"] == "denoise" and meta["iterations"] == 4 and len(meta["loss"]) == 4
-    assert len(meta["psnr"]) == 4 and len(meta["psnr_avg"]) == 4 and meta["reg_noise_std"] == pytest.approx(0.05)
-    assert meta["psnr_final"] == pytest.approx(psnr(load_image(out), clean), abs=0.1)
-    assert meta["net"]["down"] == [8, 8, 8] and meta["net"]["arch"] == "skip"
-    for name in ("res_loss.png", "res_psnr.png", "res_iter000002.png", "res_iter000004.png"):
-        assert (tmp_path / name).exists()
+def golden_maker():
+    """tests/fixtures/golden/make_dip.py: the runs whose results the code before the redesign wrote."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_dip", os.path.join(GOLDEN, "make_dip.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_command_inpaint_and_sr(tmp_path, monkeypatch):
-    img = _image(24)
-    save_image(tmp_path / "img.png", img)
-    save_image(tmp_path / "mask.png", _mask(24))
-    assert _run(monkeypatch, "inpaint", str(tmp_path / "img.png"), "--mask", str(tmp_path / "mask.png"),
-                "--iters", "2", "--arch", "hourglass", "--out", str(tmp_path / "inp.png")) == 0
-    meta = json.loads((tmp_path / "inp.json").read_text())
-    assert meta["net"]["skip"] == [0, 0, 0] and 0.4 < meta["known_fraction"] < 0.6
-    assert meta["net"]["input"] == "uniform" and meta["net"]["in_channels"] == 32
-    assert _run(monkeypatch, "inpaint", str(tmp_path / "img.png"), "--mask", str(tmp_path / "mask.png"),
-                "--iters", "2", "--input", "meshgrid", "--upsample", "nearest", "--out", str(tmp_path / "mg.png")) == 0
-    meta = json.loads((tmp_path / "mg.json").read_text())
-    assert meta["net"]["input"] == "meshgrid" and meta["net"]["in_channels"] == 2
-    assert meta["net"]["upsample"] == "nearest"
-    save_image(tmp_path / "lr.png", img[:12, :12])
-    assert _run(monkeypatch, "sr", str(tmp_path / "lr.png"), "--factor", "2", "--iters", "2",
-                "--out", str(tmp_path / "sr.png")) == 0
-    assert load_image(tmp_path / "sr.png").shape == (24, 24, 3)
-    assert json.loads((tmp_path / "sr.json").read_text())["output_size"] == [24, 24]
+@pytest.mark.parametrize("name", ["denoise", "inpaint", "sr"])
+def test_each_task_fits_bit_for_bit_as_the_earlier_code(name):
+    task, observation, kw = golden_maker().FITS[name]
+    seen = []
+    r = fit(task, observation(), snapshot_every=2, on_snapshot=lambda i, x: seen.append(x), log_every=1000, **kw)
+    with np.load(os.path.join(GOLDEN, "dip.npz")) as golden:
+        np.testing.assert_array_equal(r["output"], golden[f"{name}/output"])
+        np.testing.assert_array_equal(np.stack(seen), golden[f"{name}/snapshots"])
+        for k in ("loss", "psnr", "psnr_avg"):
+            np.testing.assert_array_equal(np.array(r[k], np.float64), golden[f"{name}/{k}"])
 
 
-def test_command_resume_continues_to_the_same_result(tmp_path, monkeypatch):
-    clean = _image(20)
-    save_image(tmp_path / "img.png", clean)
-    base = ["denoise", str(tmp_path / "img.png"), "--ground-truth", str(tmp_path / "img.png")]
-    ckpt = str(tmp_path / "fit.npz")
-    assert _run(monkeypatch, *base, "--iters", "4", "--out", str(tmp_path / "whole.png")) == 0
-    assert _run(monkeypatch, *base, "--iters", "2", "--checkpoint", ckpt, "--out", str(tmp_path / "half.png")) == 0
-    assert _run(monkeypatch, *base, "--iters", "4", "--checkpoint", ckpt, "--resume",
-                "--out", str(tmp_path / "rest.png")) == 0
-    np.testing.assert_array_equal(load_image(tmp_path / "rest.png"), load_image(tmp_path / "whole.png"))
-    meta = json.loads((tmp_path / "rest.json").read_text())
-    assert meta["resumed"] and meta["iterations"] == 4 and len(meta["loss"]) == 4
-    assert meta["loss"] == json.loads((tmp_path / "whole.json").read_text())["loss"]
-
-
-@pytest.fixture
-def files(tmp_path):
-    save_image(tmp_path / "img.png", _image(32))
-    save_image(tmp_path / "small.png", _image(8))
-    save_image(tmp_path / "mask20x10.png", np.ones((10, 20), np.float32))
-    save_image(tmp_path / "colour_mask.png", _image(32))
-    save_image(tmp_path / "black_mask.png", np.zeros((32, 32), np.float32))
-    (tmp_path / "junk.png").write_bytes(b"this is not a png")
-    (tmp_path / "junk.npz").write_bytes(b"this is not a checkpoint")
-    return tmp_path
-
-
-@pytest.mark.parametrize("argv,message", [
-    (["inpaint", "{t}/img.png", "--mask", "{t}/mask20x10.png"], "the mask is 20x10 but the image is 32x32"),
-    (["inpaint", "{t}/img.png", "--mask", "{t}/colour_mask.png"], "must be a grey (L) or black-and-white image"),
-    (["inpaint", "{t}/img.png", "--mask", "{t}/black_mask.png"], "marks no pixel as known"),
-    (["inpaint", "{t}/img.png"], "dip inpaint needs --mask"),
-    (["denoise", "{t}/img.png", "--mask", "{t}/img.png"], "--mask is for dip inpaint"),
-    (["denoise", "{t}/junk.png"], "junk.png: not an image file"),
-    (["denoise", "{t}/img.png", "--ground-truth", "{t}/small.png"], "the ground truth is 8x8 but the output is 32x32"),
-    (["sr", "{t}/img.png", "--ground-truth", "{t}/img.png", "--factor", "2"], "output is 64x64 (2 x the input)"),
-    (["denoise", "{t}/small.png"], "8x8, too small for the 3-scale network: it needs at least 9x9"),
-    (["denoise", "{t}/img.png", "--out", "{t}/x.jpg"], "must be a lossless image file"),
-    (["denoise", "{t}/img.png", "--iters", "0"], "--iters must be a positive integer"),
-    (["denoise", "{t}/img.png", "--input-channels", "0"], "--input-channels must be a positive integer"),
-    (["denoise", "{t}/img.png", "--input", "meshgrid", "--input-channels", "8"], "--input meshgrid has 2 channels"),
-    (["denoise", "{t}/img.png", "--resume"], "--resume needs --checkpoint CKPT"),
-    (["denoise", "{t}/img.png", "--checkpoint", "{t}/c.txt"], "--checkpoint must be a .npz or .safetensors"),
-    (["denoise", "{t}/img.png", "--checkpoint", "{t}/c.npz", "--resume"], "--resume: no checkpoint at"),
-    (["denoise", "{t}/img.png", "--checkpoint", "{t}/junk.npz", "--resume"], "junk.npz: not a"),
-])
-def test_command_errors_are_one_line(files, monkeypatch, capsys, argv, message):
-    argv = [a.format(t=files) for a in argv]
-    argv += [] if "--out" in argv else ["--out", str(files / "out.png")]
-    argv += [] if "--iters" in argv else ["--iters", "1"]
-    assert _run(monkeypatch, *argv) == 1
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
-    assert not (files / "out.png").exists()
-
-
-def test_command_refuses_an_image_whose_activations_do_not_fit(files, monkeypatch, capsys):
-    monkeypatch.setattr(dip, "available_memory", lambda: 1 << 20)
-    assert _run(monkeypatch, "denoise", str(files / "img.png"), "--out", str(files / "out.png")) == 1
-    err = capsys.readouterr().err
-    assert "32x32: fitting it needs about" in err and "only 1.0 MiB is available" in err
-
-
-def test_demo_section_adds_inpainting_images_and_curves(tmp_path):
-    gallery = Gallery(str(tmp_path))
-    dip.demo_section(gallery, "cpu", 0, quick=True)
-    (section,) = gallery.sections
-    assert "inpainting" in section["name"] and len(section["items"]) == 5
-    assert all((tmp_path / f).exists() for f, _ in section["items"])
+def test_a_checkpoint_of_the_earlier_code_resumes_bit_for_bit(tmp_path):
+    make, ckpt = golden_maker(), tmp_path / "fit.npz"
+    with np.load(os.path.join(GOLDEN, "dip.npz")) as golden:
+        ckpt.write_bytes(golden["resumed/checkpoint"].tobytes())
+        r = fit("denoise", make.noisy(), **make.RESUMED, checkpoint=str(ckpt), resume=True, log_every=1000)
+        np.testing.assert_array_equal(r["output"], golden["resumed/output"])
+        np.testing.assert_array_equal(np.array(r["loss"], np.float64), golden["resumed/loss"])
+    assert ck.load(str(ckpt)).step == 4  # now in the one checkpoint format

@@ -11,7 +11,7 @@ from minigen import losses, nn, optim
 from minigen.errors import MinigenError
 from minigen.io import checkpoint as ck
 from minigen.tensor import Tensor
-from minigen.training.loop import Interrupted, RunState, fit, step_rng
+from minigen.training.loop import Interrupted, RunState, check_settings, fit, step_rng
 
 
 def _regression(seed=0):
@@ -166,3 +166,11 @@ def test_a_step_with_two_networks_two_optimisers_k_inner_steps_and_an_ema_copy_r
     assert rest.history == full.history
     for a, b in zip(rest.ema["g"].shadow, full.ema["g"].shadow):
         np.testing.assert_array_equal(a, b)
+
+
+def test_check_settings_compares_as_stored_and_skips_keys_older_files_lack(capsys):
+    check_settings("c.npz", {"scales": [2, 3], "lr": 0.1}, {"scales": (2, 3), "lr": 0.1, "augment": False})
+    check_settings("c.npz", {"lr": 0.1}, {"lr": 0.01}, may_change=("lr",))
+    assert capsys.readouterr().out == "c.npz: resuming with lr 0.01 (the checkpoint was made with 0.1)\n"
+    with pytest.raises(MinigenError, match=r'made with model "' + "x" * 36 + r'\.\.\. \(not "y"\)'):
+        check_settings("c.npz", {"model": "x" * 50}, {"model": "y"})
