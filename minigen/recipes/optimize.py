@@ -26,7 +26,6 @@ from ..errors import MinigenError
 from ..tensor import Tensor, no_grad
 from ..training.loop import RunState, check_finite, fit
 from ..training.progress import Progress
-from .vgg_layers import check_layers  # noqa: F401  (recipes.feedforward imports it from here)
 
 OPTIMIZERS = ("lbfgs", "adam")
 

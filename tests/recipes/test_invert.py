@@ -104,4 +104,3 @@ def test_layer_checks_name_the_flag_and_the_limit():
         V.check_layers(info, ["relu9_1"], "--layers")
     with pytest.raises(MinigenError, match="--up-to: layer pool3 is deeper than relu3_1.*w.pth"):
         V.check_layers(info, ["pool3"], "--up-to")
-    assert O.check_layers is V.check_layers  # where recipes.feedforward imports it from

@@ -30,7 +30,7 @@ from ...models.vgg import LAYERS
 from ...tensor import no_grad
 from ...training import memory
 from ...training.loop import RunState, fit, step_rng
-from ..optimize import check_layers
+from ..vgg_layers import check_layers
 from .data import ContentSource, check_styles, image_files, parse_style, style_batch, style_files, to_tensor
 from .methods import DEFAULT_WEIGHTS, activation_bytes, feature_net, method as find_method, net_options, vgg_bytes
 
