@@ -8,7 +8,7 @@ setup(
     packages=find_packages(include=["minigen", "minigen.*"]) + ["minigen.kernels", "minigen.reference"],
     # kernels/ and reference/ live at the top of the repository, beside minigen/.
     package_dir={"minigen.kernels": "kernels", "minigen.reference": "reference"},
-    package_data={"minigen.kernels": ["*.cu"]},
+    package_data={"minigen.kernels": ["*.cu"], "minigen.zoo": ["*.safetensors", "README.md"]},
     install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9"],
     extras_require={"cuda": ["cupy"], "test": ["pytest>=7"]},
     entry_points={"console_scripts": ["minigen=minigen.cli:main"]},

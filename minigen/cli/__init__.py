@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "minigen.cli.sample",
     "minigen.cli.sr",
     "minigen.cli.dip",
+    "minigen.cli.evaluate",
 )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from .. import losses
 from ..models.adain import Decoder, adain_target
 from ..models.dip import DIPNet, Downsampler
+from ..models.lenet import LeNet5
 from ..models.sr_resnet import PerceptualSRNet
 from ..models.srcnn import SRCNN
 from ..models.texture_net import TextureNet
@@ -152,3 +153,12 @@ def _(rng):
         t = adain_target(c, [s1, s2], [0.3, 0.7], alpha=0.8)
         return t, losses.moment_loss({"a": t}, {"a": s1})
     return fn, inputs(c, s1, s2)
+
+
+# ---- LeNet-5 (models/lenet.py) ------------------------------------------------------------
+
+@case("models/lenet", joint=True)
+def _(rng):
+    net = LeNet5()
+    params = _fan_in_scaled(rng, net)
+    return (lambda x, *p: (net(x), net.features(x))), inputs(rng.random((2, 1, 28, 28))) + params

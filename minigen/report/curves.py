@@ -100,6 +100,21 @@ def _font():
         return ImageFont.load_default()
 
 
+def canvas(width, height):
+    """A white RGB image and what drawing text on it needs: (image, ImageDraw, font, text_width(text),
+    line height, the vertical middle of a line of text)."""
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = _font()
+
+    def text_width(text):
+        box = draw.textbbox((0, 0), text, font=font)
+        return box[2] - box[0]
+
+    box = draw.textbbox((0, 0), "0Ag", font=font)
+    return img, draw, font, text_width, box[3] + 4, (box[1] + box[3]) / 2
+
+
 def _points(values):
     """(x, y) float64 arrays of one series: a sequence of y (x = 0, 1, ...) or a pair (x, y)."""
     if isinstance(values, tuple) and len(values) == 2 and all(np.ndim(v) == 1 for v in values):
@@ -211,16 +226,7 @@ def draw_curves(series, size=(480, 300), log_y=True, title="", xlabel="step", yl
     if ylabel is None:
         ylabel = data.names[0] if len(data.names) == 1 else "value"
     ylabel += " (log scale)" if data.log and ylabel else ""
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    font = _font()
-
-    def text_width(text):
-        box = draw.textbbox((0, 0), text, font=font)
-        return box[2] - box[0]
-
-    box = draw.textbbox((0, 0), "0Ag", font=font)
-    line_h, text_mid = box[3] + 4, (box[1] + box[3]) / 2
+    img, draw, font, text_width, line_h, text_mid = canvas(width, height)
 
     # The layout, from the outside in: title, legend band, x tick labels and x label, y label
     # and y tick labels; the plot takes what is left. The legend wraps to the plot's width,

@@ -1,0 +1,32 @@
+"""Trained networks bundled with minigen, so that commands work on a fresh install.
+
+Each file is a minigen checkpoint holding one network (module "net", its kind
+and config) and the settings of the run that made it; README.md here gives the
+command that reproduces each.
+
+    lenet5.safetensors   LeNet-5 on MNIST: the classifier of ``minigen evaluate``
+"""
+import os
+
+from ..errors import MinigenError
+
+FOLDER = os.path.dirname(os.path.abspath(__file__))
+FILES = {"lenet5": "lenet5.safetensors"}
+
+
+def path(name):
+    """The path of the bundled file ``name`` (a key of FILES)."""
+    return os.path.join(FOLDER, FILES[name])
+
+
+def load_network(source, device="cpu"):
+    """(network in eval mode, Checkpoint) from a bundled name (a key of FILES) or a checkpoint path."""
+    from .. import models
+    from ..io import checkpoint
+    ckpt = checkpoint.load(path(source) if source in FILES else source)
+    spec = ckpt.specs.get("net")
+    if not isinstance(spec, dict):
+        raise MinigenError(f"{ckpt.path}: holds no network named 'net' with a recorded kind")
+    net = models.build(spec["kind"], spec["config"])
+    net.load_state_dict(ckpt.modules["net"])
+    return net.to(device).eval(), ckpt
