@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "minigen.cli.sr",
     "minigen.cli.dip",
     "minigen.cli.evaluate",
+    "minigen.cli.autoencoder",
 )
 
 

@@ -89,3 +89,45 @@ def digits(n, seed=0):
     for i, label in enumerate(labels):
         images[i] = np.round(_centre(_draw(int(label), rng)) * 255)
     return images, labels.astype(np.int64)
+
+
+# ---- transforms and measurable attributes of digit images (float (N, 28, 28) or (N, 1, 28, 28) in [0, 1]) ----
+
+def thicken(images, size=2):
+    """Strokes made thicker: a grey dilation with a ``size`` x ``size`` square (the maximum over it)."""
+    from scipy.ndimage import grey_dilation
+    x = np.asarray(images)
+    return grey_dilation(x, size=(1,) * (x.ndim - 2) + (size, size))
+
+
+def slant(images, shear=0.4):
+    """Each image sheared: the row at height y moves right by shear * (centre - y) pixels (bilinear)."""
+    from scipy.ndimage import affine_transform
+    x = np.asarray(images, np.float32)
+    flat = x.reshape(-1, *x.shape[-2:])
+    h = flat.shape[-2]
+    c = (h - 1) / 2
+    # output (r, q) reads input (r, q - shear * (c - r)) = matrix @ (r, q) + offset
+    matrix, offset = np.array([[1, 0], [shear, 1]]), np.array([0, -shear * c])
+    out = np.stack([affine_transform(im, matrix, offset, order=1, mode="constant") for im in flat])
+    return np.clip(out, 0, 1).reshape(x.shape)
+
+
+def stroke_mass(images):
+    """The ink of each image: the mean pixel value (N,)."""
+    x = np.asarray(images, np.float64)
+    return x.reshape(len(x), -1).mean(axis=1)
+
+
+def slant_of(images):
+    """The slant of each image from its second moments: cov(x, y) / var(y), with y pointing up, so a
+    digit leaning right has a positive slant (N,)."""
+    x = np.asarray(images, np.float64).reshape(len(images), *np.shape(images)[-2:])
+    h, w = x.shape[1:]
+    rows, cols = np.mgrid[:h, :w]
+    up = (h - 1) - rows
+    mass = x.sum(axis=(1, 2)) + 1e-12
+    my, mx = (x * up).sum(axis=(1, 2)) / mass, (x * cols).sum(axis=(1, 2)) / mass
+    cov = (x * (up - my[:, None, None]) * (cols - mx[:, None, None])).sum(axis=(1, 2)) / mass
+    var = (x * (up - my[:, None, None]) ** 2).sum(axis=(1, 2)) / mass
+    return cov / (var + 1e-12)

@@ -268,6 +268,19 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}"
 
 
+class Unflatten(Module):
+    """Split the features of each example into ``shape``: (N, C*H*W) -> (N, C, H, W)."""
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self):
+        return f"shape={self.shape}"
+
+
 class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()

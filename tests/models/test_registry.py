@@ -46,7 +46,7 @@ def test_every_module_class_under_models_is_registered():
             if issubclass(cls, nn.Module) and cls.__module__ == module.__name__ and cls not in kinds:
                 helpers.add(cls.__name__)
     # Building blocks used inside registered networks only.
-    assert helpers == {"ConvLayer", "ResidualBlock"}
+    assert helpers == {"ConvLayer", "ResidualBlock", "_Coder"}
 
 
 def test_build_refuses_unknown_kinds_and_bad_configs_in_one_line():
