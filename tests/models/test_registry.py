@@ -12,6 +12,7 @@ from minigen.models import registry
 def _instances():
     """One small instance of every registered kind."""
     from minigen.models.adain import Decoder
+    from minigen.models.autoencoder import VAE, Autoencoder, PairedAutoencoder
     from minigen.models.dip import DIPNet, Downsampler
     from minigen.models.lenet import LeNet5
     from minigen.models.sr_resnet import PerceptualSRNet
@@ -23,7 +24,8 @@ def _instances():
     return [VGG(16, last="relu1_2"), TransformNet("conditional", (2, 3, 4), 1, num_styles=2, padded=True),
             TextureNet(3, 2, content=True, norm="instance"), Decoder("relu2_1", (4, 5, 6, 7, 8)),
             SRCNN((9, 5, 5), 5, 3), VDSR(3, 4), PerceptualSRNet(4, 1, 1), DIPNet(2, 3, (4, 4), (4, 4), (1, 0)),
-            Downsampler((8, 12), 2, "cubic"), LeNet5(classes=4)]
+            Downsampler((8, 12), 2, "cubic"), LeNet5(classes=4), Autoencoder("mlp", (1, 6, 6), (5,), 3),
+            VAE("conv", (2, 8, 8), (3, 4), 2, classes=3), PairedAutoencoder("mlp", (1, 4, 4), (), 2, None, "gaussian")]
 
 
 def test_every_model_class_is_registered_and_rebuilds_from_its_config():
