@@ -1,5 +1,6 @@
 """Gradcheck cases: losses (inputs kept away from the kinks of |.| and the clipping of bce_loss)."""
 from .. import losses as L
+from ..losses import likelihood as LK
 from . import case, inputs
 
 
@@ -122,3 +123,21 @@ def _(rng):
         return L.moment_loss({"a": f1, "b": f2}, {"a": s1, "b": s2})
     return fn, inputs(rng.standard_normal((2, 3, 3, 2)), rng.standard_normal((2, 2, 2, 3)),
                       rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((2, 2, 3, 3)))
+
+
+# ---- likelihood losses (losses/likelihood.py) ----------------------------------------------
+
+@case("likelihood/elbo")
+def _(rng):
+    """KL, both decoder NLLs and the reparameterised code, jointly in mu, log var, eps, logits and x."""
+    def fn(mu, logvar, eps, logits, x):
+        z = LK.reparameterize(mu, logvar, eps)
+        return (LK.gaussian_kl(mu, logvar), LK.bernoulli_nll(logits, x), LK.gaussian_nll(logits, x),
+                LK.log_normal(z, mu, logvar), LK.log_standard_normal(z))
+    return fn, inputs(rng.standard_normal((3, 4)), rng.uniform(-1, 1, (3, 4)), rng.standard_normal((3, 4)),
+                      rng.standard_normal((3, 2, 5)), rng.uniform(0, 1, (3, 2, 5)))
+
+
+@case("likelihood/iwae-bound")
+def _(rng):
+    return LK.iwae_bound, inputs(rng.standard_normal((5, 3)) * 3)

@@ -7,7 +7,9 @@ networks jointly over their input and every parameter.
 import numpy as np
 
 from .. import losses
+from ..losses import likelihood as LK
 from ..models.adain import Decoder, adain_target
+from ..models.autoencoder import VAE, Autoencoder, PairedAutoencoder
 from ..models.dip import DIPNet, Downsampler
 from ..models.lenet import LeNet5
 from ..models.sr_resnet import PerceptualSRNet
@@ -16,6 +18,7 @@ from ..models.texture_net import TextureNet
 from ..models.transform_net import TransformNet
 from ..models.vdsr import VDSR
 from ..models.vgg import VGG
+from ..tensor import Tensor
 from . import case, inputs
 
 
@@ -162,3 +165,31 @@ def _(rng):
     net = LeNet5()
     params = _fan_in_scaled(rng, net)
     return (lambda x, *p: (net(x), net.features(x))), inputs(rng.random((2, 1, 28, 28))) + params
+
+
+# ---- autoencoders (models/autoencoder.py) ------------------------------------------------------
+
+@case("models/autoencoder/mlp", joint=True)
+def _(rng):
+    net = Autoencoder("mlp", (1, 4, 4), (5,), 3, "tanh")
+    return (lambda x, *p: net(x)), inputs(rng.random((2, 1, 4, 4))) + _fan_in_scaled(rng, net)
+
+
+@case("models/vae/conv-conditional-elbo", joint=True)
+def _(rng):
+    """The conditional conv VAE's negative ELBO through encoder, reparameterisation and decoder."""
+    net = VAE("conv", (1, 4, 4), (2, 3), 2, "tanh", classes=3)
+    params = _fan_in_scaled(rng, net)
+    eps, y = Tensor(rng.standard_normal((2, 2))), np.array([0, 2])
+
+    def fn(x, *p):
+        mu, logvar = net.encode(x, y)
+        out = net.decode(LK.reparameterize(mu, logvar, eps), y)
+        return LK.bernoulli_nll(out, x) + LK.gaussian_kl(mu, logvar)
+    return fn, inputs(rng.random((2, 1, 4, 4))) + params
+
+
+@case("models/paired-autoencoder", joint=True)
+def _(rng):
+    net = PairedAutoencoder("mlp", (1, 3, 3), (4,), 2, "tanh", "gaussian")
+    return (lambda x, *p: (net(x, "a"), net(x, "b"))), inputs(rng.random((2, 1, 3, 3))) + _fan_in_scaled(rng, net)

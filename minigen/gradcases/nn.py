@@ -163,6 +163,11 @@ def _(rng):
     return _check(rng, nn.Flatten, rng.standard_normal((2, 3, 2, 2)))
 
 
+@case("nn/Unflatten")
+def _(rng):
+    return _check(rng, lambda: nn.Unflatten((3, 2, 2)), rng.standard_normal((2, 12)))
+
+
 @case("nn/MaxPool2d")
 def _(rng):
     # A permutation of well-separated values: no ties inside a window.
