@@ -185,7 +185,7 @@ def _(rng):
     def fn(x, *p):
         mu, logvar = net.encode(x, y)
         out = net.decode(LK.reparameterize(mu, logvar, eps), y)
-        return LK.bernoulli_nll(out, x) + LK.gaussian_kl(mu, logvar)
+        return LK.bernoulli_nll(out, x) + LK.gaussian_kl(mu, logvar), net(x, y)  # and the mean's output
     return fn, inputs(rng.random((2, 1, 4, 4))) + params
 
 
