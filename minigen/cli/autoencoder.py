@@ -233,3 +233,46 @@ def cmd_reconstruct(args):
     what = "inputs, decoder a, decoder b (the swap)" if settings["model"] == "paired" else "inputs above outputs"
     print(f"wrote {out} ({len(x)} images: {what})")
     return 0
+
+
+# ---- demo ------------------------------------------------------------------------------------------
+
+def demo_section(gallery, device, seed, quick):
+    """A VAE (20-D code) and one with a 2-D code on procedural digits, and a paired AE's swap."""
+    from ..data.digits import digits, thicken
+    from ..data.mnist import to_float
+    from ..recipes import autoencoder as ae
+    from ..recipes import sample as rs
+    from ..report import image_grid
+    n, epochs = (2000, 3) if quick else (10000, 15)
+    images, labels = digits(n, seed=seed)
+    x, test = to_float(images), to_float(digits(16, seed=seed + 1)[0])
+    base = {**DEFAULTS, "hidden": [400], "latent": 8, "shape": [1, 28, 28], "k": 1, "seed": seed,
+            "data": "procedural", "epochs": epochs}
+    steps = epochs * (n // base["batch"])
+    vae, hist = ae.train(base, {"x": x, "y": labels}, steps, device=device, log_every=steps)
+    flat, _ = ae.train({**base, "latent": 2}, {"x": x, "y": labels}, steps, device=device, log_every=steps)
+    paired, _ = ae.train({**base, "model": "paired", "likelihood": "bernoulli"},
+                         {"x": x[: n // 2], "x_b": thicken(x[n // 2:])}, steps // 2, device=device, log_every=steps)
+    loss = ae.test_loss(vae, base, to_float(digits(500, seed=seed + 2)[0]), seed=seed)
+    gallery.section("autoencoders: VAE, its 2-D manifold, a paired autoencoder's swap",
+                    f"A 784-400-8 VAE (Bernoulli decoder, the ELBO with the reparameterised code) trained for "
+                    f"{steps} Adam steps on {n} procedural digits: negative ELBO {loss:.1f} nats per image on "
+                    f"unseen digits. A second VAE with a 2-D code gives Kingma & Welling's manifold: decoded prior "
+                    f"quantiles on a grid. The paired autoencoder shares one encoder between thin digits (a) "
+                    f"and thickened ones (b); decoding a's code with b's decoder thickens it.")
+    row = lambda *rows: image_grid(np.concatenate(rows), ncol=len(rows[0]))  # noqa: E731
+    gallery.image("ae_reconstructions.png", row(test[:8], ae.reconstruct(vae, test[:8], device=device)),
+                  "unseen digits (top) and the VAE's reconstructions", zoom=3)
+    samples, ncol = rs.from_codes(vae, 32, seed, device)
+    gallery.image("ae_samples.png", image_grid(samples, ncol=8), "samples: z ~ N(0, I), decoded", zoom=3)
+    strips, ncol = rs.interpolation(vae, 3, 10, seed, device)
+    gallery.image("ae_interpolation.png", image_grid(strips, ncol=ncol), "decoded codes on the line between two "
+                  "random codes, one per row", zoom=3)
+    grid, ncol = rs.manifold(flat, 12, device)
+    gallery.image("ae_manifold.png", image_grid(grid, ncol=ncol, pad=0), "the 2-D code's manifold", zoom=2)
+    swap = [test[8:16], ae.reconstruct(paired, test[8:16], domain="a", device=device),
+            ae.reconstruct(paired, test[8:16], domain="b", device=device)]
+    gallery.image("ae_swap.png", row(*swap), "inputs; decoder a (own domain); decoder b (the swap: thick)", zoom=3)
+    gallery.curves("ae_loss.png", {"-ELBO": hist["loss"]}, "VAE training loss (negative ELBO, nats per image)",
+                   title="VAE loss")

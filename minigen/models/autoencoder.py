@@ -26,7 +26,7 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from .. import nn
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 from .registry import SizeRule, register
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.2), None: None}
@@ -178,7 +178,8 @@ class VAE(_Coder):
     def decode_images(self, z, labels=None, device="cpu"):
         """Images in [0, 1] (host arrays) of codes z (n, latent)."""
         zt = Tensor(backend.to_device(np.asarray(z, backend.default_dtype()), device))
-        return self.to_image(self.decode(zt, labels)).numpy()
+        with no_grad():
+            return self.to_image(self.decode(zt, labels)).numpy()
 
 
 @register("paired-autoencoder")

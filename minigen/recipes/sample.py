@@ -75,3 +75,57 @@ def sample(path, count=1, size=256, seed=0, device="cpu", max_memory=None):
     """(count, 3, size, size) samples from the generator in the checkpoint ``path``."""
     _, net = load_generator(path, device)
     return draw(net, count, size, size, seed, device, max_memory)
+
+
+# ---- generators from a latent code (VAE now; GANs later) ------------------------------------------
+# A code generator has ``latent`` (code size), ``classes`` (0: unconditional), ``shape`` (C, H, W) and
+# ``decode_images(z, labels, device)``; codes are drawn from the prior N(0, I).
+
+def is_code_generator(net):
+    return callable(getattr(net, "decode_images", None)) and hasattr(net, "latent")
+
+
+def check_label(net, label):
+    """A one-line error unless ``label`` (None: not given) suits the generator's classes."""
+    if label is None:
+        return
+    if not net.classes:
+        raise MinigenError(f"--class: this {net.kind} is not conditional (it was trained without labels)")
+    if not 0 <= label < net.classes:
+        raise MinigenError(f"--class {label}: the classes are 0 to {net.classes - 1}")
+
+
+def _labels(net, n, label):
+    return None if not net.classes else np.full(n, label) if label is not None else np.arange(n) % net.classes
+
+
+def from_codes(net, count, seed=0, device="cpu", label=None):
+    """(images, columns of the grid): ``count`` samples; a conditional generator without ``label`` gives one
+    row per class (``count`` // classes each, at least one)."""
+    rng = np.random.default_rng(seed)
+    if net.classes and label is None:
+        per = max(1, count // net.classes)
+        labels = np.repeat(np.arange(net.classes), per)
+        z = rng.standard_normal((len(labels), net.latent))
+        return net.decode_images(z, labels, device), per
+    z = rng.standard_normal((count, net.latent))
+    return net.decode_images(z, _labels(net, count, label), device), min(count, 8)
+
+
+def interpolation(net, rows, steps, seed=0, device="cpu", spherical=False, label=None, ends=None):
+    """(rows * steps images, steps): each row decodes ``steps`` codes from one code to another, on the
+    line or the great circle; ``ends`` (2, latent) gives the two codes of a single row."""
+    from .autoencoder import interpolate
+    rng = np.random.default_rng(seed)
+    pairs = [ends] if ends is not None else [rng.standard_normal((2, net.latent)) for _ in range(rows)]
+    z = np.concatenate([interpolate(a, b, steps, spherical) for a, b in pairs])
+    labels = None if not net.classes else np.repeat(_labels(net, len(pairs), label), steps)
+    return net.decode_images(z, labels, device), steps
+
+
+def manifold(net, n, device="cpu", label=None):
+    """(n * n images, n): Kingma & Welling's picture of a 2-D code: decoded prior quantiles on a grid."""
+    from .autoencoder import manifold_codes
+    if net.latent != 2:
+        raise MinigenError(f"--manifold: needs a 2-D code; this {net.kind} has {net.latent} dimensions")
+    return net.decode_images(manifold_codes(n), _labels(net, n * n, label), device), n
