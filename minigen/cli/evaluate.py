@@ -159,12 +159,13 @@ def cmd_evaluate(args):
         raise MinigenError("--scatter: draws toy samples; give --toy ring8|grid25")
     if args.toy and (args.nn_out or args.labels):
         raise MinigenError(f"--toy: 2-D samples have no {'--nn-out' if args.nn_out else '--labels'}")
-    raw = ev.read_samples(args.samples, args.n, args.seed, device)
+    raw, drawn_labels = ev.read_samples(args.samples, args.n, args.seed, device)
     if args.toy:
         points = ev.as_points(raw, args.samples)
         scores, what = ev.score_toy(points, args.toy), f"{len(points)} points against {args.toy}"
     else:
-        scores, what = _score_digits(args, ev.as_digits(raw, args.samples), device, outs.get("nn_out"))
+        scores, what = _score_digits(args, ev.as_digits(raw, args.samples), device, outs.get("nn_out"),
+                                     drawn_labels)
     print(f"evaluate: {what}")
     for k in ev.KEYS:
         if k in scores:
@@ -184,13 +185,15 @@ def cmd_evaluate(args):
     return 0
 
 
-def _score_digits(args, samples, device, nn_out):
+def _score_digits(args, samples, device, nn_out, drawn_labels=None):
     from ..data.images import save_image
     from ..data.mnist import load_mnist, mnist_folder
     from ..recipes import evaluate as ev
     from ..report import image_grid
     from ..zoo import load_network
-    labels = _labels(args.labels, len(samples)) if args.labels else None
+    if args.labels and drawn_labels is not None:
+        raise MinigenError(f"--labels: {args.samples} is a conditional generator; it knows the labels it drew")
+    labels = _labels(args.labels, len(samples)) if args.labels else drawn_labels
     classifier, _ = load_network(args.classifier or "lenet5", device)
     if getattr(classifier, "kind", None) != "lenet":
         raise MinigenError(f"--classifier {args.classifier}: holds a {classifier.kind} network, not a LeNet")

@@ -74,23 +74,29 @@ def _read_folder(path):
 
 
 def _draw(path, n, seed, device):
+    """(n samples, their labels or None) drawn from the generator in the checkpoint ``path``; a conditional
+    generator draws every class in turn, and its labels give the accuracy of the asked class."""
+    from ..tensor import no_grad
     from .sample import load_generator
     _, net = load_generator(path, device)
-    from ..tensor import no_grad
+    rng = np.random.default_rng(seed)
+    labels = net.sample_labels(n) if getattr(net, "classes", 0) else None
     with no_grad():
-        return np.asarray(net.sample(n, 28, 28, np.random.default_rng(seed), device))
+        images = net.sample(n, 28, 28, rng, device) if labels is None else \
+            net.sample(n, 28, 28, rng, device, labels=labels)
+    return np.asarray(images), labels
 
 
 def read_samples(path, n=2000, seed=0, device="cpu"):
-    """The raw sample array of ``path``: a .npy file, a folder of images, or a generator checkpoint (then
-    ``n`` samples are drawn with ``seed``)."""
+    """(raw sample array, labels or None) of ``path``: a .npy file, a folder of images, or a generator
+    checkpoint (then ``n`` samples are drawn with ``seed``, with their labels for a conditional one)."""
     if not os.path.exists(path):
         raise MinigenError(f"{path}: no such file or folder")
     if os.path.isdir(path):
-        return _read_folder(path)
+        return _read_folder(path), None
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npy":
-        return _read_npy(path)
+        return _read_npy(path), None
     if ext in (".npz", ".safetensors"):
         return _draw(path, n, seed, device)
     raise MinigenError(f"{path}: expected a .npy array, a folder of images or a checkpoint (.npz, .safetensors)")
