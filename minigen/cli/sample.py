@@ -97,7 +97,7 @@ def _from_codes(args, net, rs, device):
         images, ncol = rs.interpolation(net, rows, args.steps, args.seed, device, args.spherical, args.label)
         return images, ncol, f"{rows} strips of {args.steps} steps"
     images, ncol = rs.from_codes(net, args.count or 64, args.seed, device, args.label)
-    return images, ncol, f"{len(images)} samples of {w}x{h}" + (", one row per class" if net.classes and
+    return images, ncol, f"{len(images)} sample{'s' * (len(images) > 1)} of {w}x{h}" + (", one row per class" if net.classes and
                                                                  args.label is None else "")
 
 

@@ -121,7 +121,12 @@ class _Coder(nn.Module):
 
 def one_hot(y, classes, like):
     """(N, classes) one-hot rows of integer labels y, in the dtype and device of the Tensor ``like``."""
+    if y is None:
+        raise ValueError(f"this model is conditional on {classes} classes: give the labels")
     y = np.asarray(backend.to_host(y.data if isinstance(y, Tensor) else y)).reshape(-1)
+    if y.dtype.kind not in "iu" or len(y) != like.shape[0] or (y.size and (y.min() < 0 or y.max() >= classes)):
+        raise ValueError(f"labels must be {like.shape[0]} integers from 0 to {classes - 1}, got {y.dtype} "
+                         f"{y.shape} {y.min() if y.size else ''}..{y.max() if y.size else ''}")
     rows = np.eye(classes, dtype=like.dtype)[y]
     return Tensor(backend.to_device(rows, like.device))
 

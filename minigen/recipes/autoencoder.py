@@ -170,12 +170,13 @@ def codes(model, x, y=None, device="cpu"):
 
 
 def interpolate(z0, z1, steps, spherical=False):
-    """``steps`` codes from z0 to z1: on the line, or on the great circle (slerp, for Gaussian codes)."""
+    """``steps`` codes from z0 to z1: on the line, or on the great circle (slerp, for Gaussian codes;
+    the line again when z0 and z1 are parallel or opposite, where no one great circle joins them)."""
     t = np.linspace(0, 1, steps)[:, None]
     if not spherical:
         return (1 - t) * z0 + t * z1
     omega = math.acos(float(np.clip(np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1)), -1, 1)))
-    if omega < 1e-6:
+    if math.sin(omega) < 1e-6:  # parallel or opposite codes: no one great circle, so the line
         return (1 - t) * z0 + t * z1
     return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / math.sin(omega)
 
@@ -184,5 +185,7 @@ def manifold_codes(n):
     """The n x n grid of 2-D codes of Kingma & Welling's manifold figure: the quantiles
     Φ⁻¹(linspace(0.05, 0.95, n)) of the prior on each axis, rows from top (high z₂) to bottom."""
     from scipy.special import ndtri
+    if n < 2:
+        raise ValueError(f"manifold_codes: n must be at least 2, not {n}")
     q = ndtri(np.linspace(0.05, 0.95, n))
     return np.array([[a, b] for b in q[::-1] for a in q])
