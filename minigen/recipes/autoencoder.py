@@ -6,7 +6,11 @@ Objectives per image x (``losses.likelihood``; the step averages over the batch)
     vae     −ELBO = −log p(x|z) + KL(q(z|x) ‖ N(0, I)),  z = μ + σ ε, one ε per image
     cvae    the same with the label y joined to encoder and decoder
     iwae    −L_k = −log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x), k draws z_i of q
-    paired  the AE loss of a batch of domain a through decoder a plus one of domain b through decoder b
+    paired  the AE loss of a batch of domain a through decoder a plus one of domain b through decoder b;
+            with ``distort`` the encoder sees a randomly distorted copy and the decoder must give back the
+            original (the "dewarping" of face-swap autoencoders): "morph" erodes, keeps or dilates the
+            strokes, "shear" slants by a random amount, so the shared code cannot tell the domains apart
+            by stroke width or slant and each decoder learns to draw its own domain's look
 
 Batches walk through a permutation per epoch drawn from (seed, epoch); the
 noise and the dynamic binarisation of step i come from (seed, i), so a resumed
@@ -68,6 +72,19 @@ def log_weights(model, x, y, eps):
     return (log_px + lk.log_standard_normal(z) - log_q).reshape(k, n)
 
 
+def distort(images, rng, how):
+    """The images randomly distorted, one draw per image: "morph": eroded, kept or dilated (2 x 2 grey
+    morphology, each a third of the time); "shear": slanted by a shear drawn from U(−0.5, 0.5)."""
+    from scipy.ndimage import grey_dilation, grey_erosion
+    from ..data.digits import slant
+    x = np.asarray(images)
+    if how == "shear":
+        return np.stack([slant(im, s) for im, s in zip(x, rng.uniform(-0.5, 0.5, len(x)))]).astype(x.dtype)
+    size = (1,) * (x.ndim - 2) + (2, 2)
+    which = rng.integers(0, 3, len(x)).reshape(-1, *(1,) * (x.ndim - 1))
+    return np.where(which == 0, grey_erosion(x, size=size), np.where(which == 2, grey_dilation(x, size=size), x))
+
+
 def objective(model, settings, x, y, rng, device):
     """(loss to minimise, {name: value for the progress line}) of one batch."""
     kind = settings["model"]
@@ -104,10 +121,12 @@ def train(settings, data, steps, out=None, resume=False, save_every=0, device="c
         idx = batch_indices(len(x_all), batch, seed, i)
         x = _t(pick(x_all, idx, rng), device)
         if settings["model"] == "paired":
-            idx_b = batch_indices(len(x_b), batch, seed + 1, i)
-            loss_a = nll(model, model(x, "a"), x).mean()
-            xb = _t(pick(x_b, idx_b, rng), device)
-            loss_b = nll(model, model(xb, "b"), xb).mean()
+            xb = _t(pick(x_b, batch_indices(len(x_b), batch, seed + 1, i), rng), device)
+            seen = [x, xb]
+            if settings.get("distort", "none") != "none":
+                seen = [_t(distort(t.numpy(), rng, settings["distort"]), device) for t in seen]
+            loss_a = nll(model, model(seen[0], "a"), x).mean()
+            loss_b = nll(model, model(seen[1], "b"), xb).mean()
             loss, shown = loss_a + loss_b, {"loss_a": loss_a, "loss_b": loss_b}
         else:
             y = None if settings["model"] != "cvae" else y_all[idx]

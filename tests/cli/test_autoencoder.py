@@ -75,6 +75,7 @@ def test_every_model_trains_and_writes_its_checkpoint(world, model):
     assert getattr(net, "classes", 0) == (10 if model == "cvae" else 0)
     if model == "paired":
         assert f"wrote {model}.npz" in out
+        assert ckpt.settings["distort"] == "morph"  # the default of --transform thick
     else:
         # a loss in nats per image over the 200 test digits; an untrained 784-pixel Bernoulli model is near
         # 784 log 2 = 543, so anything positive below ~600 is a sane figure for one epoch
@@ -160,6 +161,7 @@ def test_evaluate_and_sample_take_a_vae_checkpoint(world):
     ("train-ae --arch conv --images pngs --size 30 --out c.npz", "--size"),
     ("train-ae --images-b pngs --out b.npz", "--images-b"),
     ("train-ae --model paired --images pngs --out p.npz", "--images-b"),
+    ("train-ae --model vae --distort morph --out d.npz", "--distort"),
     ("train-ae --images pngs --data mnist --out b.npz", "--data"),
     ("train-ae --images empty --out e.npz", "empty"),
     ("reconstruct vae.npz --images empty", "empty"),

@@ -237,7 +237,7 @@ def test_one_batch_is_overfitted(model, ratio):
 @pytest.mark.parametrize("kw", [dict(model="cvae", classes=10, binarize=True, arch="conv", hidden=[2, 3],
                                      shape=[1, 12, 12]),
                                 dict(model="iwae", k=3, binarize=True),
-                                dict(model="paired", likelihood="gaussian", activation="tanh")],
+                                dict(model="paired", likelihood="gaussian", activation="tanh", distort="morph")],
                          ids=["cvae-conv-binarized", "iwae", "paired"])
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, kw):
     settings = _settings(**kw)
@@ -257,6 +257,24 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, kw):
     backend.manual_seed(settings["seed"])
     init = ae.build(settings)
     assert not all(np.array_equal(p, q) for p, q in zip(init.state_dict().values(), straight.state_dict().values()))
+
+
+def test_distort_morph_erodes_keeps_or_dilates_each_image_and_shear_slants_it():
+    from scipy.ndimage import grey_dilation, grey_erosion
+    from minigen.data.digits import slant_of
+    x, _ = _digits(60)
+    out = ae.distort(x, np.random.default_rng(3), "morph")
+    assert out.shape == x.shape and out.dtype == x.dtype
+    choices = [grey_erosion(x, size=(1, 1, 2, 2)), x, grey_dilation(x, size=(1, 1, 2, 2))]
+    picked = [[np.array_equal(o, c[i]) for c in choices].index(True) for i, o in enumerate(out)]
+    assert sorted(set(picked)) == [0, 1, 2]  # each image is one of the three, and all three occur
+    np.testing.assert_array_equal(out, ae.distort(x, np.random.default_rng(3), "morph"))  # seeded
+    # a shear from U(-0.5, 0.5) moves each digit's slant (cov(x, y) / var(y)) by that shear, give or take
+    # the bilinear resampling and the clipping at the border
+    sheared = ae.distort(x, np.random.default_rng(4), "shear")
+    shears = np.random.default_rng(4).uniform(-0.5, 0.5, len(x))
+    moved = slant_of(sheared[:, 0]) - slant_of(x[:, 0])
+    assert np.corrcoef(moved, shears)[0, 1] > 0.95
 
 
 # ---- using a model ---------------------------------------------------------------------------------
