@@ -1,5 +1,8 @@
 """Gradcheck cases: losses (inputs kept away from the kinks of |.| and the clipping of bce_loss)."""
+import numpy as np
+
 from .. import losses as L
+from ..losses import adversarial as A
 from ..losses import likelihood as LK
 from . import case, inputs
 
@@ -141,3 +144,48 @@ def _(rng):
 @case("likelihood/iwae-bound")
 def _(rng):
     return LK.iwae_bound, inputs(rng.standard_normal((5, 3)) * 3)
+
+
+# ---- adversarial losses (losses/adversarial.py) ----------------------------------------------
+
+def _logits(rng, n):
+    """n logits: spread ones and the two saturated ends -30 and 30 of the softplus forms, shuffled."""
+    return rng.permutation(np.concatenate([3 * rng.standard_normal(n - 2), [-30.0, 30.0]]))
+
+
+@case("adversarial/bce_discriminator")
+def _(rng):
+    return A.bce_discriminator, inputs(_logits(rng, 6), _logits(rng, 5))
+
+
+@case("adversarial/minimax_generator")
+def _(rng):
+    return A.minimax_generator, inputs(_logits(rng, 6))
+
+
+@case("adversarial/nonsaturating_generator")
+def _(rng):
+    return A.nonsaturating_generator, inputs(_logits(rng, 6))
+
+
+@case("adversarial/wasserstein_critic")
+def _(rng):
+    return A.wasserstein_critic, inputs(rng.standard_normal(4), rng.standard_normal(3))
+
+
+@case("adversarial/wasserstein_generator")
+def _(rng):
+    return A.wasserstein_generator, inputs(rng.standard_normal(4))
+
+
+@case("adversarial/least_squares_discriminator")
+def _(rng):
+    def fn(real, fake):
+        return A.least_squares_discriminator(real, fake, "eq8"), A.least_squares_discriminator(real, fake, "eq9")
+    return fn, inputs(rng.standard_normal(4), rng.standard_normal(3))
+
+
+@case("adversarial/least_squares_generator")
+def _(rng):
+    return (lambda f: (A.least_squares_generator(f, "eq8"), A.least_squares_generator(f, "eq9"))), \
+        inputs(rng.standard_normal(4))

@@ -10,7 +10,9 @@ from .. import losses
 from ..losses import likelihood as LK
 from ..models.adain import Decoder, adain_target
 from ..models.autoencoder import VAE, Autoencoder, PairedAutoencoder
+from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..models.dip import DIPNet, Downsampler
+from ..models.gan import MLPDiscriminator, MLPGenerator
 from ..models.lenet import LeNet5
 from ..models.sr_resnet import PerceptualSRNet
 from ..models.srcnn import SRCNN
@@ -193,3 +195,46 @@ def _(rng):
 def _(rng):
     net = PairedAutoencoder("mlp", (1, 3, 3), (4,), 2, "tanh", "gaussian")
     return (lambda x, *p: (net(x, "a"), net(x, "b"))), inputs(rng.random((2, 1, 3, 3))) + _fan_in_scaled(rng, net)
+
+
+# ---- GANs (models/gan.py, dcgan.py) ----------------------------------------------------------
+
+@case("models/gan/mlp-conditional-d-of-g", joint=True)
+def _(rng):
+    """D(G(z, y), y) of the conditional MLP pair (the generator step's path), and D on data, jointly over
+    z, x and both networks' parameters."""
+    g = MLPGenerator(3, (5,), (1, 3, 3), "leaky_relu", "tanh", classes=2)
+    d = MLPDiscriminator((1, 3, 3), (4, 3), classes=2)
+    params = _fan_in_scaled(rng, g) + _fan_in_scaled(rng, d)
+    y = np.array([1, 0, 1])
+    return (lambda z, x, *p: (d(g(z, y), y), d(x, y))), \
+        inputs(rng.standard_normal((3, 3)), rng.uniform(-1, 1, (3, 1, 3, 3))) + params
+
+
+@case("models/gan/mlp-points", joint=True)
+def _(rng):
+    """The linear-output generator of 2-D points and a discriminator of points."""
+    g, d = MLPGenerator(2, (4, 3), (2,), "relu", None), MLPDiscriminator((2,), (5,))
+    params = _fan_in_scaled(rng, g) + _fan_in_scaled(rng, d)
+    return (lambda z, x, *p: (g(z), d(x))), inputs(rng.standard_normal((3, 2)), rng.standard_normal((3, 2))) + params
+
+
+@case("models/dcgan/28-conditional-d-of-g", joint=True)
+def _(rng):
+    """The conditional 28x28 DCGAN pair (batch norm in training mode): D(G(z, y), y) jointly over z and
+    every parameter of both networks."""
+    g = DCGANGenerator(28, nz=3, ngf=1, channels=1, classes=2)
+    d = DCGANDiscriminator(28, ndf=1, channels=1, classes=2)
+    params = _fan_in_scaled(rng, g) + _fan_in_scaled(rng, d)
+    y = np.array([0, 1, 1])
+    return (lambda z, *p: d(g(z, y), y)), inputs(rng.standard_normal((3, 3))) + params
+
+
+@case("models/dcgan/64", joint=True)
+def _(rng):
+    """The 64x64 generator, and the 64x64 critic without batch norm, each on its own input."""
+    g = DCGANGenerator(64, nz=2, ngf=1, channels=3)
+    d = DCGANDiscriminator(64, ndf=1, channels=3, batch_norm=False)
+    params = _fan_in_scaled(rng, g) + _fan_in_scaled(rng, d)
+    return (lambda z, x, *p: (g(z), d(x))), \
+        inputs(rng.standard_normal((2, 2)), rng.uniform(-1, 1, (2, 3, 64, 64))) + params

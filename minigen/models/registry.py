@@ -13,7 +13,8 @@ from collections import namedtuple
 from ..errors import MinigenError
 
 # The modules whose classes register themselves (imported on the first look-up).
-MODULES = ("vgg", "transform_net", "texture_net", "adain", "srcnn", "vdsr", "sr_resnet", "dip", "lenet", "autoencoder")
+MODULES = ("vgg", "transform_net", "texture_net", "adain", "srcnn", "vdsr", "sr_resnet", "dip", "lenet", "autoencoder",
+           "gan", "dcgan")
 
 _KINDS = {}
 

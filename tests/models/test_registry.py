@@ -13,7 +13,9 @@ def _instances():
     """One small instance of every registered kind."""
     from minigen.models.adain import Decoder
     from minigen.models.autoencoder import VAE, Autoencoder, PairedAutoencoder
+    from minigen.models.dcgan import DCGANDiscriminator, DCGANGenerator
     from minigen.models.dip import DIPNet, Downsampler
+    from minigen.models.gan import MLPDiscriminator, MLPGenerator
     from minigen.models.lenet import LeNet5
     from minigen.models.sr_resnet import PerceptualSRNet
     from minigen.models.srcnn import SRCNN
@@ -25,7 +27,9 @@ def _instances():
             TextureNet(3, 2, content=True, norm="instance"), Decoder("relu2_1", (4, 5, 6, 7, 8)),
             SRCNN((9, 5, 5), 5, 3), VDSR(3, 4), PerceptualSRNet(4, 1, 1), DIPNet(2, 3, (4, 4), (4, 4), (1, 0)),
             Downsampler((8, 12), 2, "cubic"), LeNet5(classes=4), Autoencoder("mlp", (1, 6, 6), (5,), 3),
-            VAE("conv", (2, 8, 8), (3, 4), 2, classes=3), PairedAutoencoder("mlp", (1, 4, 4), (), 2, None, "gaussian")]
+            VAE("conv", (2, 8, 8), (3, 4), 2, classes=3), PairedAutoencoder("mlp", (1, 4, 4), (), 2, None, "gaussian"),
+            MLPGenerator(3, (4,), (2,), output=None), MLPDiscriminator((1, 4, 4), (5,), dropout=0.2, classes=2),
+            DCGANGenerator(28, 4, 2, classes=3), DCGANDiscriminator(64, 2, 3, batch_norm=False)]
 
 
 def test_every_model_class_is_registered_and_rebuilds_from_its_config():
@@ -48,7 +52,7 @@ def test_every_module_class_under_models_is_registered():
             if issubclass(cls, nn.Module) and cls.__module__ == module.__name__ and cls not in kinds:
                 helpers.add(cls.__name__)
     # Building blocks used inside registered networks only.
-    assert helpers == {"ConvLayer", "ResidualBlock", "_Coder"}
+    assert helpers == {"ConvLayer", "ResidualBlock", "_Coder", "_Generator", "_Discriminator"}
 
 
 def test_build_refuses_unknown_kinds_and_bad_configs_in_one_line():
