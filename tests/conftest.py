@@ -33,7 +33,8 @@ def threads(request, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_vgg_notice(monkeypatch):
-    """Each test sees load_vgg's once-per-process stderr line as a new process would."""
+    """Each test sees load_vgg's once-per-process stderr lines as a new process would."""
     vgg = sys.modules.get("minigen.models.vgg")
     if vgg is not None:
         monkeypatch.setattr(vgg, "_random_weights_announced", False)
+        monkeypatch.setattr(vgg, "_bundled_announced", False)

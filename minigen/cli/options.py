@@ -10,7 +10,7 @@ shared when several are added):
     add_checkpointing(p, save_every_default, where)   --save-every N (0: only at the end), --resume, --force
     add_snapshots(p)         --snapshot-every N (images; 0: only the result)
     add_memory(p)            --max-memory GIB (default: the memory available)
-    add_vgg(p)               --vgg PATH
+    add_vgg(p)               --vgg PATH|random|bundled
 
 Validators are argparse ``type=`` callables; a bad value is refused at the door
 with one line naming the flag and the allowed range, e.g. ``--seed: expected
@@ -168,8 +168,10 @@ def add_snapshots(p, default=0):
 def add_vgg(p):
     g = _group(p, FEATURES)
     g.add_argument("--vgg", metavar="PATH", default=None,
-                   help="VGG weights: torchvision's vgg16/vgg19 .pth, AdaIN's vgg_normalised .pth, or "
-                        ".npz/.safetensors (default: $MINIGEN_VGG, else a seeded random-weight VGG)")
+                   help="VGG weights: 'random' (a seeded random-weight VGG), 'bundled' (the ImageNet VGG-19 "
+                        "inside minigen), torchvision's vgg16/vgg19 .pth, AdaIN's vgg_normalised .pth, a Keras "
+                        "VGG as a TF.js model (folder or model.json), or minigen's .npz/.safetensors "
+                        "(default: $MINIGEN_VGG, else bundled)")
     return g
 
 

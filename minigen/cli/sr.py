@@ -155,10 +155,10 @@ def _flag(key, value, scale_flag="--scale"):
 
 
 def _vgg_path(args, saved):
-    """--vgg, or for a resumed run the weight file the checkpoint names."""
+    """--vgg, or for a resumed run the weights the checkpoint names (a file, 'bundled' or 'random')."""
     info = (saved or {}).get("vgg")
     weights = info.get("weights") if isinstance(info, dict) else None
-    return args.vgg or (None if weights in (None, "random") else weights)
+    return args.vgg or weights
 
 
 def cmd_train(args):

@@ -93,7 +93,7 @@ def check_outputs(args, inputs, tags=("",)):
     """The output checks before any work: OUT, its sidecar and its snapshots (one series per tag)."""
     check_device(args.device)
     image_format(args.out)
-    inputs = [i for i in [*inputs, args.vgg] if i]
+    inputs = [i for i in [*inputs, args.vgg] if i and i not in ("random", "bundled")]
     check_output(args.out, inputs)
     check_output(sidecar_path(args.out), inputs, extensions=(".json",))
     if args.snapshot_every:
@@ -113,7 +113,9 @@ def check_outputs(args, inputs, tags=("",)):
 
 
 def weights_given(args):
-    return bool(args.vgg or os.environ.get("MINIGEN_VGG"))
+    """Whether the run reads weights (a file or the bundled VGG-19, whose depth they decide), not random ones."""
+    from ..models.vgg_weights import RANDOM, resolve
+    return resolve(args.vgg) != RANDOM
 
 
 def check_layer_names(args, checks):
@@ -141,15 +143,17 @@ def check_memory(depth, layers, sizes, max_memory):
 def open_vgg(args, checks, sizes):
     """(vgg, info) from --vgg/--depth/--pool/--device/--seed, after the checks that need the weights' facts:
     the layers of ``checks`` must be ones the weights reach, and the memory estimate for the largest of
-    ``sizes`` must fit --max-memory (checked before random weights are built: their depth is --depth)."""
+    ``sizes`` must fit --max-memory (checked before random or bundled weights are built: their depth is known)."""
     from ..models.vgg import load_vgg
+    from ..models.vgg_weights import BUNDLED, RANDOM, resolve
     layers = [name for names, _ in checks for name in names]
-    if not weights_given(args):
-        check_memory(args.depth, layers, sizes, args.max_memory)
+    known = {RANDOM: args.depth, BUNDLED: 19}.get(resolve(args.vgg))  # the depth, when no file decides it
+    if known:
+        check_memory(known, layers, sizes, args.max_memory)
     vgg, info = load_vgg(args.vgg, depth=args.depth, pooling=args.pool, device=args.device, seed=args.seed)
     for names, flag in checks:
         check_layers(info, names, flag)
-    if weights_given(args):
+    if not known:
         check_memory(info["depth"], layers, sizes, args.max_memory)
     return vgg, info
 

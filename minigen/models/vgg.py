@@ -18,8 +18,8 @@ convention the weights were trained with:
 Both are a 1x1 convolution (``input_transform``); the caffe one is exactly
 the first layer of the "vgg_normalised" files of the AdaIN/WCT models.
 
-Weights come from a file (``load_vgg``) or, with none given, are seeded
-random: He-normal (He et al. 2015) with zero biases, each layer then rescaled
+Weights come from a file (``load_vgg``; by default the ImageNet VGG-19 bundled in minigen/zoo)
+or are seeded random (``--vgg random``): He-normal (He et al. 2015) with zero biases, each layer then rescaled
 so that its ReLU output has RMS 1 on two fixed images (a ReLU network
 without bias is positively homogeneous, so dividing a layer's weights by r
 divides its output, and every later one, by r). Random VGG features are
@@ -28,7 +28,6 @@ does it take to generate natural textures?").
 """
 import contextlib
 import math
-import os
 import sys
 
 import numpy as np
@@ -223,145 +222,60 @@ def _calibration_images(size):
 
 # ---- weight files -------------------------------------------------------------------
 
-class _Mismatch(Exception):
-    """A weight file does not fit one VGG layout; the message names the first mismatch."""
+_random_weights_announced = False  # each stderr line of load_vgg is printed once per process
+_bundled_announced = False
 
 
-def _torchvision_keys(depth):
-    """torchvision's ``features`` Sequential: one module per layer, in LAYERS order."""
-    return {name: f"features.{i}" for i, name in enumerate(LAYERS[depth]) if name.startswith("conv")}
-
-
-def _normalised_keys():
-    """The vgg_normalised Sequential (VGG-19): 0 the 1x1 input conv, then a reflection pad
-    before every 3x3 conv, and one module per ReLU and pooling: conv1_1 = 2, conv1_2 = 5,
-    conv2_1 = 9, conv2_2 = 12, conv3_1 = 16, ..."""
-    keys, i = {}, 1
-    for name in LAYERS[19]:
-        if name.startswith("conv"):
-            keys[name] = str(i + 1)
-            i += 1
-        i += 1
-    return keys
-
-
-def _fit(state, keys, depth, ignored=()):
-    """Map a state dict onto VGG-``depth`` parameter names: (params, last), or _Mismatch.
-
-    ``keys``: conv name -> the file's prefix. The file may stop early (a truncated
-    network); ``last`` is then the deepest computable layer."""
-    params, used, channels, last_conv = {}, set(ignored), 3, None
-    convs = [n for n in LAYERS[depth] if n.startswith("conv")]
-    for conv in convs:
-        prefix = keys[conv]
-        if prefix + ".weight" not in state and prefix + ".bias" not in state:
-            break
-        for suffix, shape in ((".weight", (_width(conv), channels, 3, 3)), (".bias", (_width(conv),))):
-            key = prefix + suffix
-            if key not in state:
-                raise _Mismatch(f"key {key!r} ({conv}) is missing")
-            if state[key].shape != shape:
-                raise _Mismatch(f"{key!r} has shape {state[key].shape}, VGG-{depth} {conv} needs {shape}")
-            params[conv + suffix] = state[key]
-            used.add(key)
-        channels, last_conv = _width(conv), conv
-    if last_conv is None:
-        raise _Mismatch(f"no {keys[convs[0]]}.weight ({convs[0]})")
-    extra = [k for k in state if k not in used]
-    if extra:
-        raise _Mismatch(f"unexpected key {extra[0]!r} after {last_conv} ({keys[last_conv]})")
-    if last_conv == convs[-1]:
-        return params, None
-    names = LAYERS[depth]
-    last = names.index(last_conv) + 1  # its ReLU, and the pooling after it when the block ends there
-    if names[last + 1].startswith("pool"):
-        last += 1
-    return params, names[last]
-
-
-def _read_weights(path, depth):
-    """(depth, convention, last, params) from a weight file, or a MinigenError naming the mismatch."""
-    state, meta = io.load(path)
-    if "vgg" in meta:
-        config = meta["vgg"]
-        if not (isinstance(config, dict) and config.get("depth") in LAYERS
-                and config.get("convention") in CONVENTIONS):
-            raise MinigenError(f"{path}: bad 'vgg' metadata {config!r:.120}; needs depth 16|19 and a convention")
-        try:
-            params, last = _fit(state, {n: n for n in LAYERS[config["depth"]]}, config["depth"])
-        except _Mismatch as e:
-            raise MinigenError(f"{path}: does not fit VGG-{config['depth']}: {e}") from None
-        return config["depth"], config["convention"], last, params
-    if any(k.startswith("features.") for k in state):
-        ignored = [k for k in state if k.startswith("classifier.")]
-        errors = []
-        for d in (depth, 35 - depth):  # the other of 16 and 19
-            try:
-                params, last = _fit(state, _torchvision_keys(d), d, ignored)
-                return d, "torchvision", last, params
-            except _Mismatch as e:
-                errors.append(f"as VGG-{d}: {e}")
-        raise MinigenError(f"{path}: torchvision-style weights that fit neither VGG-16 nor VGG-19 "
-                           f"({'; '.join(errors)})")
-    if "0.weight" in state:
-        weight, bias = input_transform("caffe")
-        for key, want in (("0.weight", weight), ("0.bias", bias)):
-            got = state.get(key)
-            if got is None or got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-3):
-                raise MinigenError(f"{path}: {key!r} is not the caffe input map of a vgg_normalised file "
-                                   f"(255 * RGB->BGR, minus the mean {CAFFE_MEAN_BGR})")
-        try:
-            params, last = _fit(state, _normalised_keys(), 19, ignored=("0.weight", "0.bias"))
-        except _Mismatch as e:
-            raise MinigenError(f"{path}: vgg_normalised-style weights that do not fit VGG-19: {e}") from None
-        return 19, "caffe", last, params
-    raise MinigenError(f"{path}: not VGG weights: expected torchvision keys 'features.<i>.weight', "
-                       f"vgg_normalised keys '0.weight', '2.weight', ... or a minigen file with 'vgg' metadata; "
-                       f"found {', '.join(list(state)[:4])}{', ...' if len(state) > 4 else ''}")
-
-
-_random_weights_announced = False  # the stderr line of load_vgg is printed once per process
+def _announce(source, depth, seed):
+    global _random_weights_announced, _bundled_announced
+    if source == "random" and not _random_weights_announced:
+        print(f"minigen: feature network: random VGG-{depth} weights (seed {seed}), as asked; for ImageNet "
+              "features leave out --vgg random (the bundled VGG-19), or pass --vgg PATH or set MINIGEN_VGG",
+              file=sys.stderr)
+        _random_weights_announced = True
+    elif source == "bundled" and not _bundled_announced:
+        print("minigen: feature network: the bundled ImageNet VGG-19 (Simonyan & Zisserman 2015, uint8 "
+              "weights); --vgg random for random weights, --vgg PATH (or MINIGEN_VGG) for others", file=sys.stderr)
+        _bundled_announced = True
 
 
 def load_vgg(path=None, depth=19, pooling="max", device="cpu", seed=0):
     """A frozen VGG in eval mode and the facts that go into a run's metadata: ``(vgg, info)``.
 
-    path: a weight file; None reads $MINIGEN_VGG, and without it the network
-    gets seeded random weights (``VGG.randomize``), announced in one stderr line
+    path: a weight file or TF.js model folder, or 'random' or 'bundled'; None reads $MINIGEN_VGG,
+    and without it the network is the bundled ImageNet VGG-19 (minigen/zoo). 'random' gives seeded
+    random weights (``VGG.randomize``) of ``depth``. Either default is announced in one stderr line
     (the first time only: a demo loads one in several sections; ``info`` always says so).
-    The file decides depth, convention and how deep the weights go:
+    A file decides depth, convention and how deep the weights go (``vgg_weights.read_weights``):
     torchvision vgg16/vgg19 checkpoints (``features.<i>.weight``; classifier
     keys are ignored), the AdaIN/WCT ``vgg_normalised*.pth`` files (Sequential
     indices; their 1x1 input conv is checked to be the caffe map and becomes
-    convention "caffe"), and minigen's own .npz/.safetensors written by
-    ``save_vgg``. ``depth`` matters only for random weights and for telling a
-    truncated torchvision file's depth. Convolutions pad with zeros, as in VGG
-    (the vgg_normalised models themselves pad by reflection).
+    convention "caffe"), Keras VGG TF.js layers models (convention "caffe"), and minigen's own
+    .npz/.safetensors written by ``save_vgg`` (tensors may be stored quantised). ``depth`` matters
+    only for random weights and for telling a truncated file's depth. Convolutions pad with zeros,
+    as in VGG (the vgg_normalised models themselves pad by reflection).
 
-    info = {"weights": path or "random", "convention", "depth", "last", "seed" (None for a file)}.
+    info = {"weights": the path, "bundled" or "random", "convention", "depth", "last",
+    "seed" (None for a file)}; giving info["weights"] back as ``path`` rebuilds the same network.
     """
+    from .vgg_weights import read_source, resolve
     try:
         backend.check_device(device)
     except (ValueError, RuntimeError) as e:
         raise MinigenError(str(e)) from None
     if depth not in LAYERS:
         raise MinigenError(f"VGG: depth must be 16 or 19, not {depth!r}")
-    path = path or os.environ.get("MINIGEN_VGG") or None
-    if path is None:
+    source = resolve(path)
+    if source == "random":
         vgg = VGG(depth, pooling, seed=seed)
-        global _random_weights_announced
-        if not _random_weights_announced:
-            print(f"minigen: no VGG weights given, using random VGG-{depth} weights (seed {seed}); "
-                  "for ImageNet features pass --vgg PATH or set MINIGEN_VGG", file=sys.stderr)
-            _random_weights_announced = True
-        weights, seed_used = "random", seed
+        seed_used = seed
     else:
-        path = os.fspath(path)
-        depth, convention, last, params = _read_weights(path, depth)
+        depth, convention, last, params = read_source(source, depth)
         vgg = VGG(depth, pooling, convention, last, seed=None)
         vgg.load_state_dict(params)
-        weights, seed_used = path, None
-    info = {"weights": weights, "convention": vgg.convention, "depth": vgg.depth, "last": vgg.last,
+        seed_used = None
+    _announce(source, depth, seed)
+    info = {"weights": source, "convention": vgg.convention, "depth": vgg.depth, "last": vgg.last,
             "seed": seed_used}
     vgg.requires_grad_(False).eval().to(device)
     return vgg, info

@@ -203,8 +203,8 @@ def make_optimizer(model, settings):
 
 
 def load_feature_net(path, device):
-    """The frozen VGG of the feature loss: VGG-16 (random weights without a file), or what the file holds
-    (relu2_2 has the same architecture in VGG-16 and VGG-19)."""
+    """The frozen VGG of the feature loss: what ``path`` holds (None: $MINIGEN_VGG, else the bundled ImageNet
+    VGG-19; relu2_2 has the same architecture in VGG-16 and VGG-19), or with 'random' a seeded random VGG-16."""
     from ..models.vgg import load_vgg  # only the perceptual network needs it
     return load_vgg(path=path, depth=16, device=device)
 

@@ -4,7 +4,9 @@ Each file is a minigen checkpoint holding one network (module "net", its kind
 and config) and the settings of the run that made it; README.md here gives the
 command that reproduces each.
 
-    lenet5.safetensors   LeNet-5 on MNIST: the classifier of ``minigen evaluate``
+    lenet5.safetensors        LeNet-5 on MNIST: the classifier of ``minigen evaluate``
+    vgg19_uint8.safetensors   the ImageNet VGG-19 convolutions (Simonyan & Zisserman 2015), uint8 with a
+                              scale and min per tensor: the default feature network (``models.vgg.load_vgg``)
 """
 import os
 
@@ -12,11 +14,21 @@ from ..errors import MinigenError
 
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 FILES = {"lenet5": "lenet5.safetensors"}
+VGG19 = "vgg19_uint8.safetensors"  # weights of a feature network, not a checkpoint: read by models.vgg
 
 
 def path(name):
     """The path of the bundled file ``name`` (a key of FILES)."""
     return os.path.join(FOLDER, FILES[name])
+
+
+def vgg_path():
+    """The path of the bundled VGG-19 weights; a one-line error when an install lacks them."""
+    path = os.path.join(FOLDER, VGG19)
+    if not os.path.isfile(path):
+        raise MinigenError(f"{path}: the bundled VGG-19 weights are missing from this install; reinstall "
+                           "minigen, or pass --vgg PATH (or --vgg random)")
+    return path
 
 
 def load_network(source, device="cpu"):

@@ -30,7 +30,7 @@ CLASS_NAMES = re.compile(r"Traceback|[A-Z][A-Za-z]*(Error|Exception|Interrupt)\b
 
 def _cli(monkeypatch, argv):
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("minigen.cli.feedforward",))
-    monkeypatch.delenv("MINIGEN_VGG", raising=False)
+    monkeypatch.setenv("MINIGEN_VGG", "random")
     return cli.main([str(a) for a in argv])
 
 
@@ -217,7 +217,7 @@ def run_cases(world, tmp_path_factory, cases):
         d = tmp_path_factory.mktemp("case")
         shutil.copytree(world, d, dirs_exist_ok=True)
         before = _snapshot(d)
-        env = {k: v for k, v in os.environ.items() if k != "MINIGEN_VGG"}
+        env = {**os.environ, "MINIGEN_VGG": "random"}
         r = subprocess.run([sys.executable, "-m", "minigen", *argv.split()], cwd=d, capture_output=True, text=True,
                            env=env, timeout=120)
         return name, (r.returncode, r.stderr, before, _snapshot(d))

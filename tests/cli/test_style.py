@@ -23,7 +23,7 @@ WEIGHTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "d
 
 @pytest.fixture(autouse=True)
 def no_vgg_variable(monkeypatch):
-    monkeypatch.delenv("MINIGEN_VGG", raising=False)  # the commands must take random weights here
+    monkeypatch.setenv("MINIGEN_VGG", "random")  # the commands must take random weights here
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +240,7 @@ def _contents(folder):
 
 
 def _run(argv, cwd, **kw):
-    env = {k: v for k, v in os.environ.items() if k != "MINIGEN_VGG"}
+    env = {**os.environ, "MINIGEN_VGG": "random"}
     kw.setdefault("stdout", subprocess.PIPE)
     return subprocess.run([sys.executable, "-m", "minigen", *map(str, argv)], cwd=cwd, env=env,
                           stderr=subprocess.PIPE, text=True, **kw)

@@ -98,16 +98,18 @@ def test_random_weights_are_seeded_and_leave_the_shared_generator_alone():
 
 def test_load_vgg_random_says_so_in_one_line(capsys, monkeypatch):
     monkeypatch.delenv("MINIGEN_VGG", raising=False)
-    vgg, info = V.load_vgg(depth=16, pooling="avg", seed=4)
+    vgg, info = V.load_vgg("random", depth=16, pooling="avg", seed=4)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "random VGG-16 weights (seed 4)" in err and "--vgg PATH" in err
     assert "MINIGEN_VGG" in err
     assert info == {"weights": "random", "convention": "torchvision", "depth": 16, "last": None, "seed": 4}
     assert vgg.pooling == "avg" and not any(p.requires_grad for p in vgg.parameters()) and not vgg.training
+    monkeypatch.setenv("MINIGEN_VGG", "random")  # the variable takes the word too
+    assert V.load_vgg(None, depth=16, seed=4)[1] == info
 
 
 def test_the_random_weights_line_is_printed_once_per_process(capsys, monkeypatch):
-    monkeypatch.delenv("MINIGEN_VGG", raising=False)
+    monkeypatch.setenv("MINIGEN_VGG", "random")
     _, first = V.load_vgg(None, depth=16, seed=4)
     _, second = V.load_vgg(None, depth=16, seed=4)
     err = capsys.readouterr().err
