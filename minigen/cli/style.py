@@ -8,7 +8,6 @@ OUT_0100.png), images too small for the deepest VGG layer, and runs whose estima
 exceeds --max-memory. It then loads the images and the VGG, optimises, and writes OUT and the sidecar
 (parameters, VGG weights used, loss history).
 """
-import argparse
 import os
 import re
 import sys
@@ -19,51 +18,21 @@ from PIL import Image
 from ..data.images import load_image, save_image
 from ..errors import MinigenError
 from ..io import write_json
-from ..recipes.vgg_layers import check_layers, deepest, min_side, vgg_memory
-from ..training import memory
+from ..recipes.vgg_layers import deepest, min_side
 from .files import check_output
-from .options import (add_device, add_memory, add_out, add_logging, add_seed, add_snapshots, add_vgg, check_device,
-                      deprecated_alias, int_range, nonneg_float, nonneg_int, positive_float, positive_int)
+from .optimisation import (add_optimisation_options, big_enough, check_layer_names, layer_list, layers_or_defaults,
+                           open_vgg, say_defaults, weight_facts)
+from .options import check_device, int_range, nonneg_float, nonneg_int, positive_float, positive_int
 
 DEMO_SECTION = "style"
+INVERT_LAYER = "relu3_1"  # --layer's default
+DEFAULT_UP_TO = "pool4"   # texture's default layer set: the paper's full model
+NORMALIZE_HELP = ("target: each layer's loss is divided by its target's energy (||P_l||^2 for content, ||A_l||^2 "
+                  "for a Gram), a relative error that means the same with any weights; none: the paper's sums, "
+                  "whose size follows the weights' feature scale (default: target)")
 
 
-def layer_names(text):
-    """The VGG layer names of a comma-separated --layers text."""
-    return [s.strip() for s in str(text).split(",") if s.strip()]
-
-
-def layer_list(text):
-    """An argparse type: comma-separated VGG layer names, at least one (kept as given, for the sidecar)."""
-    if not layer_names(text):
-        raise argparse.ArgumentTypeError(f"expected comma-separated VGG layer names, not {text!r}")
-    return text
-
-
-# ---- the options the three commands share -------------------------------------------------------
-
-def add_optimisation_options(p, pool, iters, out):
-    """--vgg, --depth, --pool; --iters, --optimizer, --lr; --log-every, --snapshot-every (old spellings
-    --print-every, --save-every); --max-memory, --device, --seed, --out."""
-    g = add_vgg(p)
-    g.add_argument("--depth", type=int, default=19, choices=[16, 19],
-                   help="VGG depth when the weights do not decide it (default: 19)")
-    why = "as Gatys et al. use" if pool == "avg" else "as VGG was trained"
-    g.add_argument("--pool", default=pool, choices=["avg", "max"], help=f"pooling in the VGG (default: {pool}, {why})")
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--iters", type=positive_int, default=iters, metavar="N", help=f"iterations (default: {iters})")
-    g.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="default: lbfgs")
-    g.add_argument("--lr", type=positive_float, default=0.02,
-                   help="Adam's step size on [0, 1] pixels, > 0 (default: 0.02)")
-    add_out(p, out, help="the result image; its JSON sidecar is OUT with .json")
-    add_logging(p, 10)
-    add_snapshots(p)
-    deprecated_alias(p, "--print-every", "--log-every")
-    deprecated_alias(p, "--save-every", "--snapshot-every")
-    add_memory(p)
-    add_device(p)
-    add_seed(p)
-
+# ---- outputs -------------------------------------------------------------------------------------
 
 def image_format(path, flag="--out"):
     """Refuse a name whose extension is not an image format Pillow writes in RGB."""
@@ -112,52 +81,6 @@ def check_outputs(args, inputs, tags=("",)):
                                    f"{src}; choose another --out")
 
 
-def weights_given(args):
-    """Whether the run reads weights (a file or the bundled VGG-19, whose depth they decide), not random ones."""
-    from ..models.vgg_weights import RANDOM, resolve
-    return resolve(args.vgg) != RANDOM
-
-
-def check_layer_names(args, checks):
-    """Refuse unknown names of ``checks`` ((layers, flag) pairs) before anything is loaded: VGG-(--depth)'s
-    names for random weights, VGG-19's (which hold VGG-16's) when a weight file will decide the depth."""
-    for names, flag in checks:
-        check_layers({"depth": 19 if weights_given(args) else args.depth}, names, flag)
-
-
-def big_enough(size, layers, what):
-    """Refuse an (H, W) ``size`` smaller than the deepest of ``layers`` needs; ``what`` names the flag."""
-    need = min_side(layers)
-    if min(size) < need:
-        raise MinigenError(f"{what}: a {size[1]}x{size[0]} image is too small for {deepest(layers)}, which needs at "
-                           f"least {need} pixels per side")
-
-
-def check_memory(depth, layers, sizes, max_memory):
-    """The one memory guard, with the VGG activation estimate of the largest of ``sizes`` ((H, W) pairs)."""
-    h, w = max(sizes, key=lambda s: s[0] * s[1])
-    memory.check(f"optimising a {w}x{h} image through VGG-{depth} up to {deepest(layers)}",
-                 vgg_memory(depth, layers, h, w), max_memory, hint="use a smaller --size (or raise --max-memory)")
-
-
-def open_vgg(args, checks, sizes):
-    """(vgg, info) from --vgg/--depth/--pool/--device/--seed, after the checks that need the weights' facts:
-    the layers of ``checks`` must be ones the weights reach, and the memory estimate for the largest of
-    ``sizes`` must fit --max-memory (checked before random or bundled weights are built: their depth is known)."""
-    from ..models.vgg import load_vgg
-    from ..models.vgg_weights import BUNDLED, RANDOM, resolve
-    layers = [name for names, _ in checks for name in names]
-    known = {RANDOM: args.depth, BUNDLED: 19}.get(resolve(args.vgg))  # the depth, when no file decides it
-    if known:
-        check_memory(known, layers, sizes, args.max_memory)
-    vgg, info = load_vgg(args.vgg, depth=args.depth, pooling=args.pool, device=args.device, seed=args.seed)
-    for names, flag in checks:
-        check_layers(info, names, flag)
-    if not known:
-        check_memory(info["depth"], layers, sizes, args.max_memory)
-    return vgg, info
-
-
 def snapshots(args, scales=1):
     """The on_snapshot callback of a run: each intermediate image beside --out (None: none)."""
     if not args.snapshot_every:
@@ -184,35 +107,46 @@ def write_outputs(args, image, vgg_info, history, start, summary, **extra):
 def cmd_invert(args):
     from ..recipes.invert import invert
     from ..recipes.optimize import fit_size, resize
-    checks = [([args.layer], "--layer")]
     check_outputs(args, [args.image])
-    check_layer_names(args, checks)
+    facts, notes = weight_facts(args), []
+    layer = layers_or_defaults(facts, args.layer, [INVERT_LAYER], "--layer", notes)[0]
+    checks = [([layer], "--layer")]
+    check_layer_names(facts, checks)
     image = load_image(args.image)
     size = fit_size(image.shape, args.size)
-    big_enough(size, [args.layer], f"--size {args.size}")
-    vgg, info = open_vgg(args, checks, [size])
+    big_enough(size, [layer], f"--size {args.size}")
+    say_defaults(facts, notes)
+    vgg, info = open_vgg(args, facts, checks, [size])
     image, start = resize(image, size), time.perf_counter()
-    result, history = invert(vgg, image, args.layer, args.iters, args.tv_weight, args.optimizer, args.lr, args.seed,
+    result, history = invert(vgg, image, layer, args.iters, args.tv_weight, args.optimizer, args.lr, args.seed,
                              args.device, args.log_every, args.snapshot_every, snapshots(args))
     return write_outputs(args, result, info, history, start, f"normalised feature error {history['content'][0]:.3g}"
-                         f" -> {history['content'][-1]:.3g}", size=list(image.shape[:2]))
+                         f" -> {history['content'][-1]:.3g}", layer=layer, size=list(image.shape[:2]))
 
 
 def cmd_texture(args):
     from ..recipes.optimize import fit_size, resize
     from ..recipes.texture import UP_TO, synthesize_texture
-    layers, flag = (layer_names(args.layers), "--layers") if args.layers else (list(UP_TO[args.up_to]), "--up-to")
     check_outputs(args, [args.texture])
-    check_layer_names(args, [(layers, flag)])
+    facts, notes = weight_facts(args), []
+    if args.layers:
+        layers, flag = layers_or_defaults(facts, args.layers, None, "--layers", notes), "--layers"
+    elif args.up_to:
+        layers, flag = list(UP_TO[args.up_to]), "--up-to"
+    else:
+        layers, flag = layers_or_defaults(facts, None, UP_TO[DEFAULT_UP_TO], "--layers", notes), "--up-to"
+    check_layer_names(facts, [(layers, flag)])
     size = (args.size, args.size)
     big_enough(size, layers, f"--size {args.size}")
     source = load_image(args.texture)
     source_size = fit_size(source.shape, args.source_size) if args.source_size else source.shape[:2]
     big_enough(source_size, layers, f"--source-size {args.source_size} ({args.texture})")
-    vgg, info = open_vgg(args, [(layers, flag)], [size, source_size])
+    say_defaults(facts, notes)
+    vgg, info = open_vgg(args, facts, [(layers, flag)], [size, source_size])
     source, start = resize(source, source_size), time.perf_counter()
     image, history = synthesize_texture(vgg, source, size, layers, args.iters, args.optimizer, args.lr, args.seed,
-                                        args.device, args.log_every, args.snapshot_every, snapshots(args))
+                                        args.device, args.log_every, args.snapshot_every, snapshots(args),
+                                        normalize=args.normalize)
     return write_outputs(args, image, info, history, start,
                          f"style loss {history['style'][0]:.3g} -> {history['style'][-1]:.3g}", layers=layers,
                          source_size=list(source.shape[:2]))
@@ -233,17 +167,20 @@ def style_blend(text, n):
 
 def cmd_style(args):
     from ..recipes.optimize import fit_size, resize
-    from ..recipes.style import scale_sizes, style_transfer
+    from ..recipes.style import CONTENT_LAYERS, STYLE_LAYERS, STYLE_WEIGHT, scale_sizes, style_transfer
     init_file = args.init if args.init not in ("content", "random") else None
     check_outputs(args, [args.content, *args.style, init_file],
                   [f"_s{k + 1}" for k in range(args.scales)] if args.scales > 1 else [""])
     blend = style_blend(args.style_blend, len(args.style))
-    style_weight = args.content_weight / args.ratio if args.ratio else args.style_weight
+    style_weight = args.content_weight / args.ratio if args.ratio else \
+        args.style_weight if args.style_weight is not None else STYLE_WEIGHT[args.normalize]
     if style_weight == float("inf"):
         raise MinigenError(f"--ratio {args.ratio:g}: --content-weight / --ratio is too large a style weight")
-    content_layers, style_layers = layer_names(args.content_layers), layer_names(args.style_layers)
+    facts, notes = weight_facts(args), []
+    content_layers = layers_or_defaults(facts, args.content_layers, CONTENT_LAYERS, "--content-layers", notes)
+    style_layers = layers_or_defaults(facts, args.style_layers, STYLE_LAYERS, "--style-layers", notes)
     checks = [(content_layers, "--content-layers"), (style_layers, "--style-layers")]
-    check_layer_names(args, checks)
+    check_layer_names(facts, checks)
     if init_file is not None and not os.path.isfile(init_file):
         raise MinigenError(f"--init: {init_file} is neither 'content', 'random' nor an existing image file")
     content = load_image(args.content)
@@ -262,17 +199,20 @@ def cmd_style(args):
         big_enough(fit_size(s.shape, side) if side >= 1 else (0, 0), style_layers,
                    f"--style-scale {args.style_scale:g} ({path})")
     init = load_image(init_file) if init_file else args.init
-    vgg, info = open_vgg(args, checks, [size] + [fit_size(s.shape, args.style_scale * max(size)) for s in styles])
+    say_defaults(facts, notes)
+    vgg, info = open_vgg(args, facts, checks,
+                         [size] + [fit_size(s.shape, args.style_scale * max(size)) for s in styles])
     content, start = resize(content, size), time.perf_counter()
     image, history = style_transfer(
         vgg, content, styles, blend, content_layers, style_layers, args.content_weight, style_weight, args.tv_weight,
         init, args.scales, args.style_scale, args.iters, args.optimizer, args.lr, args.seed, args.device,
-        args.log_every, args.snapshot_every, snapshots(args, args.scales), args.original_colors)
+        args.log_every, args.snapshot_every, snapshots(args, args.scales), args.original_colors, args.normalize)
     ratio = args.content_weight / style_weight if style_weight else None
     return write_outputs(args, image, info, history, start,
                          f"style loss {history['style'][0]:.3g} -> {history['style'][-1]:.3g}, content loss "
                          f"{history['content'][0]:.3g} -> {history['content'][-1]:.3g}",
-                         style_weight_used=style_weight, alpha_over_beta=ratio, size=list(content.shape[:2]))
+                         style_weight_used=style_weight, alpha_over_beta=ratio, content_layers_used=content_layers,
+                         style_layers_used=style_layers, size=list(content.shape[:2]))
 
 
 # ---- registration --------------------------------------------------------------------------------
@@ -293,7 +233,8 @@ def register(subparsers):
                     "IMAGE's, with a total-variation prior. Writes OUT and a JSON sidecar (OUT with .json) holding "
                     "the parameters, the VGG weights used and the loss history.")
     p.add_argument("image", help="the image whose features are inverted")
-    p.add_argument("--layer", default="relu3_1", help="VGG layer to match (default: relu3_1)")
+    p.add_argument("--layer", default=None,
+                   help=f"VGG layer to match (default: {INVERT_LAYER}, or the deepest ReLU of weights that stop before)")
     p.add_argument("--size", type=positive_int, default=128,
                    help="longer side of the working image, > 0 (default: 128)")
     p.add_argument("--tv-weight", type=nonneg_float, default=0.5,
@@ -311,30 +252,38 @@ def register(subparsers):
     p.add_argument("--size", type=positive_int, default=256, help="side of the square output, > 0 (default: 256)")
     p.add_argument("--source-size", type=nonneg_int, default=256,
                    help="resize the source so its longer side is this, 0 to keep it (default: 256)")
-    p.add_argument("--up-to", default="pool4", choices=list(UP_TO),
-                   help="the paper's layer set up to this layer (default: pool4)")
+    p.add_argument("--up-to", default=None, choices=list(UP_TO),
+                   help=f"the paper's layer set up to this layer (default: {DEFAULT_UP_TO}; with weights that stop "
+                        "before it, the layers of that set they have and their deepest ReLU)")
     p.add_argument("--layers", type=layer_list, default=None,
                    help="comma-separated layers instead of --up-to (e.g. relu1_1,relu2_1,relu3_1)")
+    p.add_argument("--normalize", default="target", choices=["target", "none"], help=NORMALIZE_HELP)
 
-    from ..recipes.style import CONTENT_LAYERS, STYLE_LAYERS
+    from ..recipes.style import CONTENT_LAYERS, STYLE_LAYERS, STYLE_WEIGHT
     p = _command(
         subparsers, "style", cmd_style, "avg", 300, help="neural style transfer by optimisation (Gatys et al. 2016)",
         description="Style transfer: optimise an image to keep --content's VGG features at --content-layers and "
                     "take the Gram matrices of --style at --style-layers; loss = alpha content + beta style + "
-                    "tv-weight TV. Writes OUT and a JSON sidecar with every parameter, the VGG weights used and "
-                    "the loss history.")
+                    "tv-weight TV, each layer's term a relative error by default (--normalize target) or the "
+                    "paper's sum (--normalize none). Writes OUT and a JSON sidecar with every parameter, the VGG "
+                    "weights used and the loss history.")
     p.add_argument("--content", required=True, help="the content image")
     p.add_argument("--style", required=True, nargs="+", help="one or more style images")
     p.add_argument("--style-blend", default=None, help="weights of the style images, e.g. 0.7,0.3 (default: equal)")
-    p.add_argument("--content-layers", type=layer_list, default=",".join(CONTENT_LAYERS),
-                   help=f"comma-separated (default: {','.join(CONTENT_LAYERS)})")
-    p.add_argument("--style-layers", type=layer_list, default=",".join(STYLE_LAYERS),
-                   help=f"comma-separated, weighted 1/L each (default: {','.join(STYLE_LAYERS)})")
+    p.add_argument("--content-layers", type=layer_list, default=None,
+                   help=f"comma-separated (default: {','.join(CONTENT_LAYERS)}; with weights that stop before it, "
+                        "their deepest ReLU)")
+    p.add_argument("--style-layers", type=layer_list, default=None,
+                   help=f"comma-separated, weighted 1/L each (default: {','.join(STYLE_LAYERS)}, those the weights "
+                        "have)")
+    p.add_argument("--normalize", default="target", choices=["target", "none"], help=NORMALIZE_HELP)
     p.add_argument("--content-weight", type=nonneg_float, default=1.0, help="alpha, >= 0 (default: 1)")
-    p.add_argument("--style-weight", type=nonneg_float, default=1e3,
-                   help="beta, >= 0 (default: 1e3, i.e. alpha/beta = 1e-3)")
+    p.add_argument("--style-weight", type=nonneg_float, default=None,
+                   help=f"beta, >= 0 (default: {STYLE_WEIGHT['target']:g} with --normalize target; "
+                        f"{STYLE_WEIGHT['none']:g}, the paper's alpha/beta = 1e-3, with --normalize none)")
     p.add_argument("--ratio", type=positive_float, default=None,
-                   help="alpha/beta, > 0: sets beta = alpha / RATIO, overriding --style-weight (the paper: 1e-3, 1e-4)")
+                   help="alpha/beta, > 0: sets beta = alpha / RATIO, overriding --style-weight (the paper, with "
+                        "--normalize none and ImageNet weights: 1e-3, 1e-4)")
     p.add_argument("--tv-weight", type=nonneg_float, default=0.0,
                    help="weight of the TV_2 smoothness term, >= 0 (default: 0)")
     p.add_argument("--init", default="content", help="content, random, or an image file (default: content)")
@@ -351,11 +300,11 @@ def register(subparsers):
 
 def demo_section(gallery, device, seed, quick):
     """Inversion, texture synthesis and style transfer on procedural images with relu1_1..relu3_1
-    (so real weights truncated at relu3_1 work too): the VGG of $MINIGEN_VGG, else random weights."""
+    (so real weights truncated at relu3_1 work too): the VGG of $MINIGEN_VGG, else the bundled VGG-19."""
     from ..data.procedural import shapes, texture
     from ..models.vgg import load_vgg
     from ..recipes.invert import invert
-    from ..recipes.style import style_transfer
+    from ..recipes.style import STYLE_WEIGHT, style_transfer
     from ..recipes.texture import UP_TO, synthesize_texture
 
     size, iters = (40, 12) if quick else (64, 40)
@@ -367,15 +316,17 @@ def demo_section(gallery, device, seed, quick):
     inverted, h_inv = invert(vgg, content, "relu3_1", tv_weight=0.1, **quiet)
     synthesized, h_tex = synthesize_texture(vgg, source, (size, size), UP_TO["pool2"], **quiet)
     stylised, h_sty = style_transfer(vgg, content, [style], content_layers=("relu3_1",),
-                                     style_layers=("relu1_1", "relu2_1", "relu3_1"), style_weight=1e5, **quiet)
-    weights = "random weights" if info["weights"] == "random" else f"weights {info['weights']}"
+                                     style_layers=("relu1_1", "relu2_1", "relu3_1"), **quiet)
+    weights = {"random": "random weights", "bundled": "the bundled ImageNet weights"}.get(
+        info["weights"], f"weights {info['weights']}")
     gallery.section("optimisation: inversion, texture, style",
                     f"{iters} L-BFGS iterations each at {size}x{size} through VGG-{info['depth']} ({weights}, "
                     f"average pooling). Inversion of relu3_1 (Mahendran & Vedaldi 2015): normalised feature error "
                     f"{h_inv['content'][0]:.3g} -> {h_inv['content'][-1]:.3g}. Texture synthesis with the Gram "
                     f"matrices of relu1_1, pool1, pool2 (Gatys et al. 2015): style loss reduced "
                     f"{h_tex['style'][0] / h_tex['style'][-1]:.0f}x. Style transfer (Gatys et al. 2016), content "
-                    f"relu3_1, style relu1_1..relu3_1, alpha/beta 1e-5, started from the content: style loss reduced "
+                    f"relu3_1, style relu1_1..relu3_1, alpha/beta 1/{STYLE_WEIGHT['target']:g} on relative errors, started "
+                    f"from the content: style loss reduced "
                     f"{h_sty['style'][0] / h_sty['style'][-1]:.1f}x.")
     for name, image, caption in (("content", content, "content / inverted image"),
                                  ("inverted", inverted, "reconstructed from relu3_1"),

@@ -149,22 +149,49 @@ def gram_targets(vgg, images, layers, blend=None, device="cpu"):
     return targets
 
 
-def perceptual_objective(vgg, content=None, style=None, content_weight=1.0, style_weight=1.0, tv_weight=0.0,
-                         content_fn=L.content_loss, style_weights=None):
-    """objective(x) = content_weight sum_l content_fn(phi_l(x), P_l) + style_weight L_style(x) + tv_weight TV(x).
+NORMALIZE = ("target", "none")
 
-    content: {layer: feature array P_l}; style: {layer: Gram target} (see gram_targets);
-    L_style is losses.style_loss with ``style_weights`` (None: 1/L each);
-    TV is losses.total_variation with beta = 2. The parts are reported weighted.
+
+def _energy(a):
+    """sum a^2 in float64 of a host or device array."""
+    h = np.asarray(backend.to_host(a), np.float64)
+    return float((h * h).sum())
+
+
+def perceptual_objective(vgg, content=None, style=None, content_weight=1.0, style_weight=1.0, tv_weight=0.0,
+                         content_fn=L.content_loss, style_weights=None, normalize="none"):
+    """objective(x) = content_weight L_content(x) + style_weight L_style(x) + tv_weight TV(x).
+
+    content: {layer: feature array P_l}; style: {layer: Gram target A_l} (see gram_targets);
+    TV is losses.total_variation with beta = 2. The parts are reported weighted. ``normalize``:
+
+      'none'    the paper's sums: L_content = sum_l content_fn(phi_l(x), P_l), L_style = losses.style_loss
+                = sum_l w_l E_l (``style_weights`` w_l; None: 1/L each). Their size follows the
+                weights' feature scale (E_l grows as its fourth power), so one alpha/beta suits one network.
+      'target'  each layer's term divided by its value at zero features, i.e. by the target's own energy:
+                L_content = 1/L_c sum_l ||phi_l(x) - P_l||^2 / ||P_l||^2 (for content_loss),
+                L_style = sum_l w_l ||G_l - A_l||^2 / ||A_l||^2: relative errors, unchanged when a layer's
+                features are scaled, so alpha/beta means the same with any weights.
     """
     content, style = content or {}, style or {}
+    if normalize not in NORMALIZE:
+        raise MinigenError(f"normalize must be one of {', '.join(NORMALIZE)}, not {normalize!r}")
     layers = list(dict.fromkeys(list(content) + list(style)))
+    c_scale = {k: 1.0 for k in content}
+    if style and style_weights is not None and not isinstance(style_weights, dict):
+        style_weights = dict(zip(style, style_weights))
+    if normalize == "target":
+        zero = {k: float(content_fn(Tensor(v * 0), Tensor(v)).item()) for k, v in content.items()}
+        c_scale = {k: 1.0 / (len(content) * z) if z > 0 else 0.0 for k, z in zero.items()}
+        base = style_weights or {k: 1.0 / len(style) for k in style}
+        energy = {k: _energy(a) for k, a in style.items()}
+        style_weights = {k: base[k] / energy[k] if energy[k] > 0 else 0.0 for k in style} if style else None
 
     def objective(x):
         f = vgg(x, layers)
         parts = {}
         if content:
-            terms = [content_fn(f[k], Tensor(v)) for k, v in content.items()]
+            terms = [content_fn(f[k], Tensor(v)) * c_scale[k] for k, v in content.items()]
             parts["content"] = content_weight * sum(terms[1:], terms[0])
         if style:
             parts["style"] = style_weight * L.style_loss({k: f[k] for k in style}, style, style_weights)

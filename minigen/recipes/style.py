@@ -11,6 +11,17 @@ uses conv4_2 for content and conv1_1 ... conv5_1 for style (relu4_2 and
 relu1_1 ... relu5_1 here: Caffe's ReLUs are in place), alpha/beta of 1e-3 to
 1e-4, average pooling and L-BFGS.
 
+Those sums grow with the feature scale of the weights (E_l as its fourth power),
+so the paper's alpha/beta suits its Caffe VGG-19 only (the bundled network is that
+one: ``normalize="none"`` keeps its meaning there). By default
+(``normalize="target"``, see optimize.perceptual_objective) each layer's term is
+divided by its target's energy,
+
+    L_content = 1/L_c sum_l ||F^l - P^l||^2 / ||P^l||^2,   L_style = sum_l w_l ||G^l - A^l||^2 / ||A^l||^2,
+
+relative errors that do not change when a layer's features are rescaled, so one
+alpha/beta (STYLE_WEIGHT) stylises with ImageNet, normalised or random weights alike.
+
 Extensions: several style images blended by weight (their Gram targets are
 mixed); ``--style-scale`` resizes the style relative to the output;
 ``--original-colors`` keeps the content's colours by taking only the luminance
@@ -28,6 +39,7 @@ from .optimize import features, fit_size, gram_targets, noise, optimize_image, p
 
 CONTENT_LAYERS = ("relu4_2",)
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+STYLE_WEIGHT = {"target": 30.0, "none": 1e3}  # beta with alpha = 1, per normalisation: alpha/beta = 1/30, 1e-3
 
 
 def scale_sizes(size, scales):
@@ -44,12 +56,13 @@ def original_colors(result, content):
 
 
 def style_transfer(vgg, content, styles, blend=None, content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
-                   content_weight=1.0, style_weight=1e3, tv_weight=0.0, init="content", scales=1, style_scale=1.0,
+                   content_weight=1.0, style_weight=None, tv_weight=0.0, init="content", scales=1, style_scale=1.0,
                    iters=300, optimizer="lbfgs", lr=0.02, seed=0, device="cpu", log_every=10, snapshot_every=0,
-                   on_snapshot=None, keep_colors=False):
+                   on_snapshot=None, keep_colors=False, normalize="target"):
     """Stylise ``content`` (H, W, 3) with ``styles`` (a list of (H', W', 3) images in [0, 1]).
 
-    blend: style weights summing to 1 (equal by default); init: 'content',
+    style_weight: beta (None: STYLE_WEIGHT[normalize]); normalize: 'target' or 'none' (see the module
+    docstring); blend: style weights summing to 1 (equal by default); init: 'content',
     'random' (uniform noise) or an (H, W, 3) image; scales: number of scales,
     each solved for ``iters`` iterations; style_scale: each style is resized
     so its longer side is style_scale times the working image's (see scale_sizes);
@@ -59,6 +72,7 @@ def style_transfer(vgg, content, styles, blend=None, content_layers=CONTENT_LAYE
     iterations (see optimize_image), the scales one after the other, with the
     index where each scale begins in history['scale_start'].
     """
+    style_weight = STYLE_WEIGHT[normalize] if style_weight is None and normalize in STYLE_WEIGHT else style_weight
     history = {"scale_start": []}
     x = None
     for k, size in enumerate(scale_sizes(content.shape[:2], scales)):
@@ -75,7 +89,7 @@ def style_transfer(vgg, content, styles, blend=None, content_layers=CONTENT_LAYE
         objective = perceptual_objective(vgg, content=features(vgg, c, content_layers, device),
                                          style=gram_targets(vgg, s_imgs, style_layers, blend, device),
                                          content_weight=content_weight, style_weight=style_weight,
-                                         tv_weight=tv_weight)
+                                         tv_weight=tv_weight, normalize=normalize)
         snapshot = None if on_snapshot is None else lambda i, image, scale=k + 1: on_snapshot(i, image, scale)
         x, part = optimize_image(x, objective, iters, optimizer, lr, log_every, snapshot_every, snapshot,
                                  label=f"style {size[1]}x{size[0]}", device=device)

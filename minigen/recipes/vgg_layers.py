@@ -25,6 +25,30 @@ def check_layers(info, layers, flag):
                                f"{info['weights']} provide")
 
 
+def reach(info):
+    """The deepest layer the weights described by ``info`` compute: their "last", else the network's last."""
+    return info.get("last") or LAYERS[info["depth"]][-1]
+
+
+def reachable(info, layers):
+    """The names of ``layers`` the weights reach, in the given order."""
+    names = LAYERS[info["depth"]]
+    return [layer for layer in layers if layer in names and names.index(layer) <= names.index(reach(info))]
+
+
+def fit_defaults(info, layers):
+    """(layers, changed): default ``layers`` cut to those the weights reach, with the deepest ReLU they have
+    added when it is not among them (weights that stop at relu3_1 turn content relu4_2 into relu3_1, style
+    relu1_1..relu5_1 into relu1_1, relu2_1, relu3_1, and the texture set up to pool4 into relu1_1, pool1,
+    pool2, relu3_1); changed tells whether anything was cut."""
+    kept = reachable(info, layers)
+    if len(kept) == len(layers):
+        return list(layers), False
+    names = LAYERS[info["depth"]]
+    last_relu = [n for n in names[:names.index(reach(info)) + 1] if n.startswith("relu")][-1]
+    return kept + ([last_relu] if last_relu not in kept else []), True
+
+
 def deepest(layers):
     """The deepest of ``layers`` (names unknown to VGG-19 are left out; None when none is known)."""
     known = [layer for layer in layers if layer in LAYERS[19]]
