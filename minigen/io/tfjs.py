@@ -60,9 +60,9 @@ def model_json(path):
 
 
 def is_tfjs(path):
-    """Whether ``path`` names a TF.js model: a folder with a model.json, or a .json file."""
+    """Whether ``path`` names a TF.js model: a folder (which must hold a model.json), or a .json file."""
     path = os.fspath(path)
-    return os.path.isfile(os.path.join(path, "model.json")) if os.path.isdir(path) else path.endswith(".json")
+    return os.path.isdir(path) or path.endswith(".json")
 
 
 def read_manifest(path):

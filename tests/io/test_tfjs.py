@@ -222,6 +222,9 @@ def test_a_non_vgg_model_is_refused(tmp_path, rng):
     write_model(tmp_path, [("dense/kernel", rng.standard_normal((2, 2)), "float32")])
     with pytest.raises(MinigenError, match="not a Keras VGG: no block<b>_conv<i>/kernel weights"):
         V.load_vgg(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MinigenError, match=r"empty/model.json: no such file \(a TF.js model is a folder"):
+        V.load_vgg(tmp_path / "empty")
 
 
 @needs_shared
