@@ -92,32 +92,16 @@ def register(subparsers):
 
 # ---- data ------------------------------------------------------------------------------------------
 
-def load_folder_images(folder, size, grey):
-    """(N, C, size, size) float32: every image of ``folder`` centre-cropped square and resized."""
-    from PIL import Image
-    from ..data.files import list_images
-    from ..data.images import load_image
-    out = []
-    for path in list_images(folder):
-        im = load_image(path, mode="L" if grey else "RGB")
-        h, w = im.shape[:2]
-        s = min(h, w)
-        im = im[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-        pil = Image.fromarray(np.round(np.clip(im, 0, 1) * 255).astype(np.uint8))
-        small = np.asarray(pil.resize((size, size), Image.LANCZOS), np.float32) / 255.0
-        out.append(small[None] if grey else small.transpose(2, 0, 1))
-    return np.stack(out)
-
-
 def training_data(settings, split="train"):
     """{"x", "y", ["x_b"]} of the settings' data, and the source's name."""
     from ..data.digits import slant, thicken
+    from ..data.images import load_square_images
     from ..data.mnist import load_mnist, to_float
     if settings["data"].startswith("images:"):
-        x = load_folder_images(settings["data"][7:], settings["size"], settings["grey"])
+        x = load_square_images(settings["data"][7:], settings["size"], settings["grey"])
         data = {"x": x, "y": None}
         if settings["model"] == "paired":
-            data["x_b"] = load_folder_images(settings["images_b"], settings["size"], settings["grey"])
+            data["x_b"] = load_square_images(settings["images_b"], settings["size"], settings["grey"])
         return data, settings["data"][7:]
     digits = load_mnist(split, None if settings["data"] == "procedural" else settings["data"], seed=settings["seed"])
     data = {"x": to_float(digits.images), "y": digits.labels}
@@ -206,7 +190,7 @@ def cmd_train(args):
 # ---- reconstruct -----------------------------------------------------------------------------------
 
 def cmd_reconstruct(args):
-    from ..data.images import save_image
+    from ..data.images import load_square_images, save_image
     from ..recipes import autoencoder as ae
     from ..report import image_grid
     from ..zoo import load_network
@@ -217,7 +201,7 @@ def cmd_reconstruct(args):
         raise MinigenError(f"{args.checkpoint}: a {ckpt.kind} checkpoint, not a train-ae one")
     settings = ckpt.settings
     if args.images:
-        x = load_folder_images(args.images, model.shape[1], model.shape[0] == 1)
+        x = load_square_images(args.images, model.shape[1], model.shape[0] == 1)
         y = None
     elif settings["data"].startswith("images:"):
         raise MinigenError(f"{args.checkpoint}: trained on an image folder; give the images with --images")

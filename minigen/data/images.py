@@ -249,3 +249,19 @@ def to_y(img):
     if img.ndim == 3 and img.shape[-1] == 3:
         return rgb_to_ycbcr(img)[..., 0] * 255
     raise ValueError(f"to_y: expected an HW (Y) or HWC RGB image, got shape {img.shape}")
+
+
+def load_square_images(folder, size, grey):
+    """(N, C, size, size) float32 in [0, 1]: every image of ``folder`` centre-cropped square and resized
+    to ``size`` (Lanczos), grey or RGB (a training set of any folder, whatever its images' sizes)."""
+    from .files import list_images
+    out = []
+    for path in list_images(folder):
+        im = load_image(path, mode="L" if grey else "RGB")
+        h, w = im.shape[:2]
+        s = min(h, w)
+        im = im[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+        pil = Image.fromarray(np.round(np.clip(im, 0, 1) * 255).astype(np.uint8))
+        small = np.asarray(pil.resize((size, size), Image.LANCZOS), np.float32) / 255.0
+        out.append(small[None] if grey else small.transpose(2, 0, 1))
+    return np.stack(out)
