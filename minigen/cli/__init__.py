@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "minigen.cli.dip",
     "minigen.cli.evaluate",
     "minigen.cli.autoencoder",
+    "minigen.cli.gan",
 )
 
 

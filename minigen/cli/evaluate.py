@@ -111,7 +111,8 @@ def register_evaluate(subparsers):
     add_data(p)
     p.add_argument("--classifier", metavar="CKPT", help="a train-lenet checkpoint (default: the bundled LeNet-5)")
     p.add_argument("--labels", metavar="NPY", help="the class of each sample, (N,) integers 0-9 (conditional models)")
-    p.add_argument("--toy", choices=["ring8", "grid25"], help="score (N, 2) samples against this toy distribution")
+    p.add_argument("--toy", choices=["ring8", "grid25"], help="score (N, 2) samples against this toy distribution (default: the one a "
+                   "generator checkpoint was trained on)")
     p.add_argument("--nn-out", metavar="PNG", help="write each of 32 samples beside its nearest training digit")
     p.add_argument("--scatter", metavar="PNG", help="with --toy: write the samples as a scatter plot over the modes")
     p.add_argument("--json", metavar="FILE",
@@ -155,6 +156,8 @@ def cmd_evaluate(args):
             exts = (".json",) if flag == "json" else (".png",)
             outs[flag] = check_output(path, inputs=inputs + list(outs.values()), extensions=exts,
                                       flag="--" + flag.replace("_", "-"))
+    if not args.toy:
+        args.toy = ev.toy_of(args.samples)  # a generator trained on a toy mixture is scored against it
     if args.scatter and not args.toy:
         raise MinigenError("--scatter: draws toy samples; give --toy ring8|grid25")
     if args.toy and (args.nn_out or args.labels):

@@ -19,7 +19,8 @@ def register(subparsers):
                     "naming the command that uses them.")
     p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint written by minigen (.npz or .safetensors)")
     add_sampling(p, "samples.png", "the image (one sample) or grid (several)",
-                 "how many samples (default: 1 texture, 64 from a code; with --interpolate, the rows: 8)",
+                 "how many samples (default: 1 texture, 64 from a code, 2500 points; with --interpolate, the "
+                 "rows: 8)",
                  size=None, count=None)
     g = p.add_argument_group("generators from a latent code")
     g.add_argument("--class", dest="label", type=nonneg_int, metavar="C", help="a conditional model: class C only")
@@ -68,10 +69,35 @@ def cmd_sample(args):
         what = f"{count} samples of {size}x{size}" if count > 1 else f"{size}x{size}"
         print(f"wrote {out} ({what})")
         return 0
+    if not getattr(net, "images", True):
+        return _points(args, net, out, device)
     images, ncol, what = _from_codes(args, net, rs, device)
     clean_stale_temporaries(out)
     save_image(out, images[0] if len(images) == 1 else image_grid(images, ncol=ncol))
     print(f"wrote {out} ({what})")
+    return 0
+
+
+def _points(args, net, out, device):
+    """A generator of 2-D points: a scatter plot of --count samples (default 2,500), over the modes of the toy
+    it was trained on."""
+    import numpy as np
+    from ..data.toys import TOYS
+    from ..io import checkpoint
+    from ..report.scatter import save_scatter
+    flags = [f for f, v in (("--class", args.label is not None), ("--interpolate", args.interpolate),
+                            ("--between", args.between), ("--manifold", args.manifold), ("--size", args.size)) if v]
+    if flags:
+        raise MinigenError(f"{flags[0]}: this {net.kind} generates points, not images")
+    if net.shape != (2,):
+        raise MinigenError(f"{args.checkpoint}: draws {net.shape[0]}-D points; sample plots 2-D ones")
+    toy = TOYS.get(checkpoint.load(args.checkpoint).settings.get("data"))
+    count = args.count or 2500
+    points = net.sample(count, rng=np.random.default_rng(args.seed), device=device)
+    clean_stale_temporaries(out)
+    save_scatter(out, points, modes=None if toy is None else toy.modes, std=None if toy is None else toy.std,
+                 title=f"{count} samples")
+    print(f"wrote {out} ({count} points)")
     return 0
 
 

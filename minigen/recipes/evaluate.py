@@ -87,6 +87,16 @@ def _draw(path, n, seed, device):
     return np.asarray(images), labels
 
 
+def toy_of(path):
+    """The toy mixture a generator checkpoint at ``path`` was trained on (its settings' "data"), else None."""
+    from ..data.toys import TOYS
+    if not (os.path.isfile(path) and os.path.splitext(path)[1].lower() in (".npz", ".safetensors")):
+        return None
+    from ..io import checkpoint
+    data = checkpoint.load(path).settings.get("data")
+    return data if isinstance(data, str) and data in TOYS else None
+
+
 def read_samples(path, n=2000, seed=0, device="cpu"):
     """(raw sample array, labels or None) of ``path``: a .npy file, a folder of images, or a generator
     checkpoint (then ``n`` samples are drawn with ``seed``, with their labels for a conditional one)."""
