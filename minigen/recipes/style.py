@@ -92,7 +92,7 @@ def style_transfer(vgg, content, styles, blend=None, content_layers=CONTENT_LAYE
                                          tv_weight=tv_weight, normalize=normalize)
         snapshot = None if on_snapshot is None else lambda i, image, scale=k + 1: on_snapshot(i, image, scale)
         x, part = optimize_image(x, objective, iters, optimizer, lr, log_every, snapshot_every, snapshot,
-                                 label=f"style {size[1]}x{size[0]}", device=device)
+                                 label=f"style {size[1]}x{size[0]}", device=device, unit_step=normalize == "target")
         history["scale_start"].append(len(history.get("total", [])))
         for name, values in part.items():
             history.setdefault(name, []).extend(values)

@@ -37,5 +37,5 @@ def synthesize_texture(vgg, texture, size, layers=UP_TO["pool4"], iters=200, opt
     targets = gram_targets(vgg, [texture], layers, device=device)
     objective = perceptual_objective(vgg, style=targets, normalize=normalize)
     x, history = optimize_image(noise(size, seed), objective, iters, optimizer, lr, log_every, snapshot_every,
-                                on_snapshot, label="texture", device=device)
+                                on_snapshot, label="texture", device=device, unit_step=normalize == "target")
     return x[0].transpose(1, 2, 0), history
