@@ -35,7 +35,7 @@ PER_MODEL = {"gan": {"arch": "mlp"}, "dcgan": {"arch": "dcgan"}, "cgan": {"arch"
              "lsgan": {"arch": "dcgan"}}
 TOY = {"arch": "mlp", "nz": 2, "g_hidden": [400] * 4, "d_hidden": [200] * 3, "lr": 1e-3, "batch": 100}
 STEPS = {"gan": 5000, "dcgan": 2000, "cgan": 2000, "wgan": 1000, "lsgan": 2000}
-TOY_STEPS = 5000
+TOY_STEPS = {"gan": 5000, "lsgan": 5000, "wgan": 2000}  # WGAN: each step is 5 critic steps (100 early on)
 SETTING_FLAGS = ("model", "arch", "nz", "width", "g_hidden", "d_hidden", "optimizer", "lr", "batch", "d_steps",
                  "clip", "coding", "g_loss", "size", "seed")
 
@@ -81,7 +81,7 @@ def register(subparsers):
     g = p.add_argument_group("optimisation")
     g.add_argument("--steps", type=positive_int, metavar="N",
                    help=f"generator steps (default: gan {STEPS['gan']}, wgan {STEPS['wgan']}, others "
-                        f"{STEPS['dcgan']}; toys {TOY_STEPS}; with --resume, the run's own)")
+                        f"{STEPS['dcgan']}; toys 5000, wgan 2000; with --resume, the run's own)")
     g.add_argument("--batch", type=positive_int, metavar="N", help="samples per batch (default: 64; toys 100)")
     g.add_argument("--optimizer", choices=["adam", "rmsprop"], help="(default: adam; wgan rmsprop)")
     g.add_argument("--lr", type=positive_float, help="learning rate of both nets (default: 2e-4; wgan 5e-5; "
@@ -184,7 +184,8 @@ def cmd_train(args):
         settings["steps"] = args.steps or settings["steps"]
     else:
         settings = _new_settings(args)
-        settings["steps"] = args.steps or (TOY_STEPS if settings["data"] in TOYS else STEPS[settings["model"]])
+        settings["steps"] = args.steps or (TOY_STEPS.get(settings["model"], 5000) if settings["data"] in TOYS
+                                           else STEPS[settings["model"]])
     data, source = training_data(settings)
     announce(source, "training on")
     if "x" in data and settings["batch"] > len(data["x"]):

@@ -24,7 +24,8 @@ RUNS = {"gan": f"--model gan {MLP} --steps 3",
         "cgan": "--model cgan --width 2 --steps 2",
         "wgan": "--model wgan --width 2 --steps 2 --d-steps 2",
         "lsgan": f"--model lsgan {MLP} --coding eq8 --steps 3",
-        "ring": f"--model gan --data ring8 {MLP} --steps 20"}
+        "ring": f"--model gan --data ring8 {MLP} --steps 20",
+        "folder": "--model dcgan --images pngs --rgb --width 2 --steps 1 --batch 4"}  # 64x64 RGB
 
 
 def _idx(array):
@@ -55,8 +56,8 @@ def world(tmp_path_factory):
     shutil.copy(os.path.join(FIXTURES, "sr_srcnn.npz"), d / "sr.npz")
     runs = {}
     for name, flags in RUNS.items():
-        data = [] if "--data" in flags else ["--data", "mnist"]
-        r = minigen("train-gan", *flags.split(), *data, "--batch", "20", "--snapshot-every", "1", "--log-every",
+        data = [] if "--data" in flags or "--images" in flags else ["--data", "mnist", "--batch", "20"]
+        r = minigen("train-gan", *flags.split(), *data, "--snapshot-every", "1", "--log-every",
                     "1", "--out", f"{name}.npz", cwd=d)
         assert r.returncode == 0, r.stderr
         runs[name] = r
@@ -83,6 +84,8 @@ def test_every_model_trains_and_writes_its_checkpoint_pictures_and_figures(world
     assert f"train-gan {ckpt.settings['model']}: step {steps}/{steps} d_loss" in r.stderr
     if name == "ring":
         assert "of 8 modes" in r.stdout and ckpt.settings["data"] == "ring8"
+    elif name == "folder":
+        assert ckpt.settings["shape"] == [3, 64, 64] and "FLD" not in r.stdout
     else:
         assert "FLD" in r.stdout and "class KL" in r.stdout
         assert ("conditional accuracy" in r.stdout) == (name == "cgan")
@@ -106,6 +109,7 @@ def test_a_run_resumes_and_goes_further(world):
     ("sample cgan.npz --count 20 --out s.png", (2 * 28 + 3 * 2, 10 * 28 + 11 * 2)),  # a row per class
     ("sample cgan.npz --class 3 --count 4 --out s.png", (4 * 28 + 5 * 2, 28 + 2 * 2)),
     ("sample dcgan.npz --interpolate --spherical --count 2 --steps 5 --out s.png", (5 * 28 + 6 * 2, 2 * 28 + 3 * 2)),
+    ("sample folder.npz --count 2 --out s.png", (2 * 64 + 3 * 2, 64 + 2 * 2)),
 ])
 def test_sample_reads_a_generator_checkpoint(world, args, size):
     d, _ = world
