@@ -29,7 +29,8 @@ def add_optimisation_options(p, pool, iters, out):
     --print-every, --save-every); --max-memory, --device, --seed, --out."""
     g = add_vgg(p)
     g.add_argument("--depth", type=int, default=19, choices=[16, 19],
-                   help="VGG depth when the weights do not decide it (default: 19)")
+                   help="VGG depth of --vgg random (weight files and the bundled VGG-19 decide their own; "
+                        "default: 19)")
     why = "as Gatys et al. use" if pool == "avg" else "as VGG was trained"
     g.add_argument("--pool", default=pool, choices=["avg", "max"], help=f"pooling in the VGG (default: {pool}, {why})")
     g = p.add_argument_group("optimisation")
