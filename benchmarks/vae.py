@@ -357,7 +357,8 @@ def main():
     g.add_argument("--paired-transform", choices=["thick", "slant"], default="thick",
                    help="domain b of the paired AE: the digits thickened or slanted (default thick)")
     g.add_argument("--no-distort", action="store_true", help="paired: the encoder sees the inputs as they are "
-                   "(default: randomly eroded, kept or dilated for thick, sheared for slant: recipes.autoencoder.distort)")
+                   "(default: randomly eroded, kept or dilated for thick, sheared for slant: "
+                   "recipes.autoencoder.distort)")
     g.add_argument("--cvae-latent", type=int, default=8, help="code size of the conv CVAE (default 8)")
     g.add_argument("--codes", type=int, nargs="+", default=[2, 8, 32])
     g.add_argument("--pca-likelihood", choices=["bernoulli", "gaussian"], default="bernoulli")

@@ -289,20 +289,20 @@ def demo_section(gallery, device, seed, quick):
     from ..recipes import sample as rs
     from ..recipes.evaluate import score_toy
     from ..report import image_grid
-    toy_steps, steps, n = (300, 60, 2000) if quick else (3000, 600, 10000)
+    toy_steps, steps, n, width = (200, 15, 2000, 8) if quick else (3000, 600, 10000, 32)
     toy_settings = {**BASE, **TOY, "model": "gan", "data": "ring8", "shape": [2], "seed": seed}
     tg, _, _ = gan.train(toy_settings, {"toy": "ring8"}, toy_steps, device=device, log_every=toy_steps)
     s = score_toy(tg.sample(2500, rng=np.random.default_rng(1)), "ring8")
     images, labels = digits(n, seed=seed)
-    settings = {**BASE, **PER_MODEL["dcgan"], "model": "dcgan", "width": 32, "data": "procedural",
+    settings = {**BASE, **PER_MODEL["dcgan"], "model": "dcgan", "width": width, "data": "procedural",
                 "shape": [1, 28, 28], "seed": seed}
     g, _, history = gan.train(settings, {"x": to_float(images), "y": labels}, steps, device=device, log_every=steps)
     gallery.section("GANs: the minimax game on a toy mixture and on digits",
                     f"A GAN (G: 4 x 400 ReLU from a 2-D code; D: 3 x 200 LeakyReLU; BCE and the non-saturating "
                     f"G loss; Adam 1e-3) after {toy_steps} steps on the ring of 8 Gaussians (std 0.01): "
                     f"{s['modes']} of 8 modes captured, {s['high_quality']:.0f} % of 2,500 samples within "
-                    f"3 std of a mode. A DCGAN (width 32) after {steps} steps of batch 64 on {n} procedural digits "
-                    f"(Adam 2e-4, betas 0.5, 0.999).")
+                    f"3 std of a mode. A DCGAN (width {width}) after {steps} steps of batch 64 on {n} procedural "
+                    f"digits (Adam 2e-4, betas 0.5, 0.999).")
     z, lab = gan.fixed_codes(tg, 2500, seed)
     gallery.image("gan_ring8.png", _picture(tg, z, lab, device, "ring8", f"GAN, {toy_steps} steps"),
                   "2,500 samples (black) and the 8 modes with their 3-std circles (red)")
