@@ -2,13 +2,10 @@
 trains, writes its checkpoint and reports a test loss; a run resumes; reconstructions, samples and the
 yardsticks of the checkpoints; bad input refused in one line with nothing written or changed. A small
 MNIST folder of procedural digits stands in for the real files."""
-import gzip
 import hashlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,18 +14,12 @@ from PIL import Image
 from minigen.data.digits import digits
 from minigen.zoo import load_network
 
+from .digit_files import minigen, write_mnist
+
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "checkpoints")
 TINY = "--epochs 1 --batch 50 --hidden 16 --latent 2 --log-every 100"
 
 
-def _idx(array):
-    return bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">i4").tobytes() + array.astype(np.uint8).tobytes()
-
-
-def minigen(*args, cwd):
-    env = dict(os.environ, MINIGEN_MNIST="")
-    return subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +27,7 @@ def world(tmp_path_factory):
     """An MNIST folder (300 training, 200 test digits), a folder of four PNG digits, an empty folder, an SR
     checkpoint, and a tiny checkpoint of every model (whose training output is kept)."""
     d = tmp_path_factory.mktemp("autoencoder")
-    (d / "mnist").mkdir()
-    for split, n, seed in (("train", 300, 0), ("t10k", 200, 1)):
-        images, labels = digits(n, seed=seed)
-        (d / "mnist" / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images)))
-        (d / "mnist" / f"{split}-labels-idx1-ubyte").write_bytes(_idx(labels))
+    write_mnist(d / "mnist")
     (d / "pngs").mkdir()
     images, _ = digits(4, seed=2)
     for i in range(4):

@@ -1,11 +1,8 @@
 """``minigen evaluate`` and ``minigen train-lenet`` run as a user would (subprocesses): the score
 table and its JSON, the nearest-neighbour picture, toy samples, and bad input refused in one line
 with nothing written. A small MNIST folder of procedural digits stands in for the real files."""
-import gzip
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,25 +11,15 @@ from PIL import Image
 from minigen.data.digits import digits
 from minigen.data.toys import sample_toy
 
-
-def _idx(array):
-    return bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">i4").tobytes() + array.astype(np.uint8).tobytes()
+from .digit_files import minigen, write_mnist
 
 
-def minigen(*args, cwd):
-    env = dict(os.environ, MINIGEN_MNIST="")
-    return subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("evaluate")
-    (d / "mnist").mkdir()
-    for split, n, seed in (("train", 300, 0), ("t10k", 200, 1)):
-        images, labels = digits(n, seed=seed)
-        (d / "mnist" / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images)))
-        (d / "mnist" / f"{split}-labels-idx1-ubyte").write_bytes(_idx(labels))
+    write_mnist(d / "mnist")
     images, labels = digits(100, seed=2)
     np.save(d / "digits.npy", images / 255.0)
     np.save(d / "labels.npy", labels)

@@ -3,12 +3,9 @@ trains on digits (a toy with --data ring8), writes its checkpoint, sample grid, 
 and reports its yardsticks; a run resumes; ``sample`` and ``evaluate`` read the checkpoints; bad input is
 refused in one line with nothing written or changed. A small MNIST folder of procedural digits stands in
 for the real files."""
-import gzip
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +13,8 @@ from PIL import Image
 
 from minigen.data.digits import digits
 from minigen.io import checkpoint as ckpt_io
+
+from .digit_files import minigen, write_mnist
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "checkpoints")
 MLP = "--arch mlp --nz 4 --g-hidden 16 --d-hidden 16"
@@ -28,14 +27,6 @@ RUNS = {"gan": f"--model gan {MLP} --steps 3",
         "folder": "--model dcgan --images pngs --rgb --width 2 --steps 1 --batch 4"}  # 64x64 RGB
 
 
-def _idx(array):
-    return bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">i4").tobytes() + array.astype(np.uint8).tobytes()
-
-
-def minigen(*args, cwd):
-    env = dict(os.environ, MINIGEN_MNIST="")
-    return subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +34,7 @@ def world(tmp_path_factory):
     """An MNIST folder (300 training, 200 test digits), a folder of PNGs, an empty folder, an SR checkpoint
     and a tiny run of every model (its output kept)."""
     d = tmp_path_factory.mktemp("gan")
-    (d / "mnist").mkdir()
-    for split, n, seed in (("train", 300, 0), ("t10k", 200, 1)):
-        images, labels = digits(n, seed=seed)
-        (d / "mnist" / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images)))
-        (d / "mnist" / f"{split}-labels-idx1-ubyte").write_bytes(_idx(labels))
+    write_mnist(d / "mnist")
     (d / "pngs").mkdir()
     images, _ = digits(4, seed=2)
     for i in range(4):
