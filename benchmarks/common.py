@@ -39,3 +39,40 @@ def cuda_timer(cp):
             runs.append(cp.cuda.get_elapsed_time(start, stop))
         return statistics.median(runs)
     return time
+
+
+def write_json(folder, name, figures):
+    """figures written to folder/NAME.json (atomically: a .tmp renamed over it)."""
+    import json
+    path = os.path.join(folder, name + ".json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(figures, f, indent=1, default=float)
+    os.replace(path + ".tmp", path)
+    print(f"  figures: {path}")
+
+
+def save_picture(path, grid, scale=2):
+    """A grid (H, W, C) in [0, 1] written as PNG, each pixel a scale x scale block."""
+    import numpy as np
+    from minigen.data.images import save_image
+    grid = np.repeat(np.repeat(np.asarray(grid, np.float32), scale, 0), scale, 1)
+    save_image(path, grid[..., 0] if grid.shape[-1] == 1 else grid)
+    print(f"  picture: {path}")
+
+
+def run_sections(args, sections, functions, prog):
+    """Run functions[name](args) for each of ``sections`` asked by --only (all by default), each between
+    "== name" lines with its elapsed time; a MinigenError ends the script with one line and status 1."""
+    import sys
+    import time
+    from minigen.errors import MinigenError
+    try:
+        for name in [s for s in sections if s in (args.only or sections)]:
+            t = time.perf_counter()
+            print(f"== {name}", flush=True)
+            functions[name](args)
+            print(f"== {name}: {time.perf_counter() - t:.0f} s elapsed\n", flush=True)
+    except MinigenError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -22,19 +22,17 @@ checkpoint there and continue it when run again):
   against generator steps, beside the samples at several steps.
 """
 import argparse
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import DATA  # noqa: E402
+from common import DATA, run_sections, save_picture, write_json  # noqa: E402
 
 import minigen  # noqa: E402,F401  (before NumPy: its OpenBLAS setting)
 import numpy as np  # noqa: E402
 
 from minigen.cli.gan import BASE, PER_MODEL, TOY, TOY_STEPS  # noqa: E402
-from minigen.data.images import save_image  # noqa: E402
 from minigen.data.mnist import load_mnist, to_float  # noqa: E402
 from minigen.errors import MinigenError  # noqa: E402
 from minigen.recipes import arithmetic as ar  # noqa: E402
@@ -49,19 +47,8 @@ SECTIONS = ("toys", "dcgan", "cgan", "wgan")
 _CACHE = {}
 
 
-def write_json(args, name, figures):
-    path = os.path.join(args.out, name + ".json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(figures, f, indent=1, default=float)
-    os.replace(path + ".tmp", path)
-    print(f"  figures: {path}")
-
-
 def picture(args, name, grid, scale=2):
-    grid = np.repeat(np.repeat(np.asarray(grid, np.float32), scale, 0), scale, 1)
-    path = os.path.join(args.out, name)
-    save_image(path, grid[..., 0] if grid.shape[-1] == 1 else grid)
-    print(f"  picture: {path}")
+    save_picture(os.path.join(args.out, name), grid, scale)
 
 
 # ---- toys ------------------------------------------------------------------------------------------
@@ -90,7 +77,7 @@ def toys(args):
             print(f"  {toy:<7} {model:<6} modes {m.mean():5.1f} ± {m.std():3.1f}   high quality {hq.mean():5.1f} ± "
                   f"{hq.std():4.1f} %   reverse KL {np.mean(kl):.3f} ± {np.std(kl):.3f}   "
                   f"({np.mean([r['seconds'] for r in runs]):.0f} s per run)", flush=True)
-    write_json(args, "toys", rows)
+    write_json(args.out, "toys", rows)
 
 
 # ---- MNIST -----------------------------------------------------------------------------------------
@@ -226,7 +213,7 @@ def dcgan(args):
         tables[attribute] = ar.table(result)
         print("\n".join("  " + line for line in tables[attribute]))
         picture(args, f"dcgan_arithmetic_{attribute}.png", ar.picture(result), 3)
-    write_json(args, "dcgan", {"steps": steps, "seconds": seconds, "torch_seconds": tsec, "scores": scores,
+    write_json(args.out, "dcgan", {"steps": steps, "seconds": seconds, "torch_seconds": tsec, "scores": scores,
                                "arithmetic": tables, "d_loss": history["d_loss"], "g_loss": history["g_loss"]})
 
 
@@ -239,7 +226,7 @@ def cgan(args):
     print_scores(f"cgan: the conditional DCGAN, {steps} steps (target: conditional accuracy >= 95 %)", scores)
     picture(args, "cgan_classes.png", image_grid(samples.reshape(10, 100, 1, 28, 28)[:, :10].reshape(-1, 1, 28, 28),
                                                  ncol=10))
-    write_json(args, "cgan", {"steps": steps, "scores": scores})
+    write_json(args.out, "cgan", {"steps": steps, "scores": scores})
 
 
 def wgan(args):
@@ -257,7 +244,7 @@ def wgan(args):
     save_curves(os.path.join(args.out, "wgan_em.png"), {"-critic loss (Earth-Mover estimate)": list(smooth)},
                 title="WGAN critic estimate against generator steps")
     picture(args, "wgan_samples.png", image_grid(samples[:64], ncol=8))
-    write_json(args, "wgan", {"steps": steps, "scores": scores, "em": history["em"]})
+    write_json(args.out, "wgan", {"steps": steps, "scores": scores, "em": history["em"]})
 
 
 def main():
@@ -271,16 +258,7 @@ def main():
     ap.add_argument("--wgan-steps", type=int, default=1000, help="generator steps of wgan (default 1000)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    try:
-        for name in [s for s in SECTIONS if s in (args.only or SECTIONS)]:
-            t = time.perf_counter()
-            print(f"== {name}", flush=True)
-            globals()[name](args)
-            print(f"== {name}: {time.perf_counter() - t:.0f} s elapsed\n", flush=True)
-    except MinigenError as e:
-        print(f"gan.py: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_sections(args, SECTIONS, globals(), "gan.py")
 
 
 if __name__ == "__main__":

@@ -22,20 +22,18 @@ Sections (each prints a table and its elapsed time, and writes its pictures and 
 """
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import DATA  # noqa: E402
+from common import DATA, run_sections, save_picture, write_json  # noqa: E402
 
 import minigen  # noqa: E402,F401  (before NumPy: its OpenBLAS setting)
 import numpy as np  # noqa: E402
 
 from minigen.data.digits import digits, slant, slant_of, stroke_mass, thicken  # noqa: E402
-from minigen.data.images import save_image  # noqa: E402
 from minigen.data.mnist import load_mnist, to_float  # noqa: E402
 from minigen.errors import MinigenError  # noqa: E402
 from minigen.recipes import autoencoder as ae  # noqa: E402
@@ -83,21 +81,6 @@ def train(settings, data, steps, ckpt=None, resume=False, time_limit=None, log_e
     log_every = log_every or max(1, len(data["x"]) // settings["batch"])
     with contextlib.redirect_stdout(sys.stderr):
         return ae.train(settings, data, steps, out=ckpt, resume=resume, log_every=log_every, time_limit=time_limit)
-
-
-def save_picture(path, grid, scale=2):
-    """A grid (H, W, C) in [0, 1] written as PNG, each pixel a scale x scale block."""
-    grid = np.repeat(np.repeat(np.asarray(grid, np.float32), scale, 0), scale, 1)
-    save_image(path, grid[..., 0] if grid.shape[-1] == 1 else grid)
-    print(f"  picture: {path}")
-
-
-def write_json(args, name, figures):
-    path = os.path.join(args.out, name + ".json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(figures, f, indent=1, default=float)
-    os.replace(path + ".tmp", path)
-    print(f"  figures: {path}")
 
 
 def rows_of(*groups):
@@ -190,7 +173,7 @@ def parity(args):
     save_picture(os.path.join(args.out, "parity_samples.png"), image_grid(model.sample(64), ncol=8))
     save_picture(os.path.join(args.out, "parity_reconstructions.png"),
                  image_grid(rows_of(test[:8], recon[:8], test[8:16], recon[8:16]), ncol=8))
-    write_json(args, "parity", {"settings": settings, "steps_per_epoch": per_epoch, "epochs": rows,
+    write_json(args.out, "parity", {"settings": settings, "steps_per_epoch": per_epoch, "epochs": rows,
                                 "reference_epoch10": 105.6, "seconds": time.perf_counter() - t0})
 
 
@@ -254,7 +237,7 @@ def conv(args):
           "1085.986)")
     print("  target: conditional accuracy >= 95 %")
     figures.update(scores=scores, calibration=calib, seconds=time.perf_counter() - t0)
-    write_json(args, "conv", figures)
+    write_json(args.out, "conv", figures)
 
 
 # ---- paired ----------------------------------------------------------------------------------------
@@ -301,7 +284,7 @@ def paired(args):
         print(f"{name:<16}" + "".join(f" {100 * r['table'][name]['lenet_accuracy']:12.2f}% "
                                       f"{r['table'][name][stat_name]:7.4f}" for r in runs.values()))
     print(f"  target: swap accuracy >= 90 %; the swap's {stat_name} near the target domain's input")
-    write_json(args, "paired" + tag, {"epochs": epochs, "transform": args.paired_transform, "distort": distort,
+    write_json(args.out, "paired" + tag, {"epochs": epochs, "transform": args.paired_transform, "distort": distort,
                                       "runs": runs})
 
 
@@ -337,7 +320,7 @@ def pca(args):
     for r in rows:
         print(f"{r['k']:3d} {r['pca']:8.2f} {r['pca_clipped']:9.2f} {r['linear_ae']:10.2f} {r['mlp_ae']:8.2f}")
     save_picture(os.path.join(args.out, "pca_reconstructions.png"), image_grid(np.concatenate(pics), ncol=10))
-    write_json(args, "pca", {"rows": rows, "linear_epochs": lin_epochs, "mlp_epochs": mlp_epochs,
+    write_json(args.out, "pca", {"rows": rows, "linear_epochs": lin_epochs, "mlp_epochs": mlp_epochs,
                              "mlp_likelihood": args.pca_likelihood, "seconds": time.perf_counter() - t0})
 
 
@@ -364,16 +347,7 @@ def main():
     g.add_argument("--pca-likelihood", choices=["bernoulli", "gaussian"], default="bernoulli")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    try:
-        for name in [s for s in SECTIONS if s in (args.only or SECTIONS)]:
-            t = time.perf_counter()
-            print(f"== {name}", flush=True)
-            globals()[name](args)
-            print(f"== {name}: {time.perf_counter() - t:.0f} s elapsed\n", flush=True)
-    except MinigenError as e:
-        print(f"vae.py: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_sections(args, SECTIONS, globals(), "vae.py")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import DATA  # noqa: E402
-from vae import epochs_of, mnist, save_picture, settings_of, train, write_json  # noqa: E402
+from common import DATA, save_picture, write_json  # noqa: E402
+from vae import epochs_of, mnist, settings_of, train  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -79,7 +79,7 @@ def likelihood(args):
                                     "subset": "evenly spread",
                                     "train_loss_last_epoch": float(np.mean(history["loss"][-per_epoch:])),
                                     "eval_seconds": time.perf_counter() - t})
-            write_json(args, f"likelihood_{name}", record)
+            write_json(args.out, f"likelihood_{name}", record)
             print(f"  epoch {done / per_epoch:7.1f}: IW NLL (k={curve_k}, {curve_n} test) {nll:.2f}, train "
                   f"loss {record['curve'][-1]['train_loss_last_epoch']:.2f}, "
                   f"{record['pieces'][-1]['seconds_per_epoch']:.2f} s/epoch", flush=True)
@@ -93,7 +93,7 @@ def likelihood(args):
                            "stopped_by_time_limit": stopped, "eval_seconds": time.perf_counter() - t}
         record.setdefault("finals", []).append(record["final"])  # one per piece
         save_picture(os.path.join(args.out, f"likelihood_{name}_samples.png"), image_grid(model.sample(64), ncol=8))
-        write_json(args, f"likelihood_{name}", record)
+        write_json(args.out, f"likelihood_{name}", record)
         spe = [p["seconds_per_epoch"] for p in record["pieces"] if p["to_step"] > p["from_step"]]
         target = {"vae": "<= 88 (Burda et al. 86.76 after 3,280 epochs)",
                   "iwae": "<= 86.5 (Burda et al., k=50: 84.78)"}[name]
