@@ -2,7 +2,6 @@
 trains, writes its checkpoint and reports a test loss; a run resumes; reconstructions, samples and the
 yardsticks of the checkpoints; bad input refused in one line with nothing written or changed. A small
 MNIST folder of procedural digits stands in for the real files."""
-import hashlib
 import os
 import re
 import shutil
@@ -11,12 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigen.data.digits import digits
 from minigen.zoo import load_network
 
-from .digit_files import minigen, write_mnist
+from .digit_files import digests, minigen, write_inputs
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "checkpoints")
 TINY = "--epochs 1 --batch 50 --hidden 16 --latent 2 --log-every 100"
 
 
@@ -27,13 +24,7 @@ def world(tmp_path_factory):
     """An MNIST folder (300 training, 200 test digits), a folder of four PNG digits, an empty folder, an SR
     checkpoint, and a tiny checkpoint of every model (whose training output is kept)."""
     d = tmp_path_factory.mktemp("autoencoder")
-    write_mnist(d / "mnist")
-    (d / "pngs").mkdir()
-    images, _ = digits(4, seed=2)
-    for i in range(4):
-        Image.fromarray(images[i]).save(d / "pngs" / f"{i}.png")
-    (d / "empty").mkdir()
-    shutil.copy(os.path.join(FIXTURES, "sr_srcnn.npz"), d / "sr.npz")
+    write_inputs(d)
     runs = {}
     for model in ("ae", "vae", "cvae", "iwae", "paired"):
         r = minigen("train-ae", "--model", model, "--data", "mnist", *TINY.split(), "--k", "3" if model == "iwae"
@@ -42,11 +33,6 @@ def world(tmp_path_factory):
         runs[model] = r
     return d, runs
 
-
-def _files(d):
-    """{relative path: digest} of every file under d."""
-    return {os.path.relpath(os.path.join(r, f), d): hashlib.sha256(open(os.path.join(r, f), "rb").read()).hexdigest()
-            for r, _, fs in os.walk(d) for f in fs}
 
 
 @pytest.mark.parametrize("model", ["ae", "vae", "cvae", "iwae", "paired"])
@@ -166,10 +152,10 @@ def test_evaluate_and_sample_take_a_vae_checkpoint(world):
 ])
 def test_bad_input_is_one_line_and_writes_nothing(world, args, fragment):
     d, _ = world
-    before = _files(d)
+    before = digests(d)
     r = minigen(*args.split(), cwd=d)
     assert r.returncode in (1, 2), r.stdout
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], r.stderr
     assert "Traceback" not in r.stderr and "Error:" not in r.stderr
-    assert _files(d) == before
+    assert digests(d) == before

@@ -3,7 +3,6 @@ trains on digits (a toy with --data ring8), writes its checkpoint, sample grid, 
 and reports its yardsticks; a run resumes; ``sample`` and ``evaluate`` read the checkpoints; bad input is
 refused in one line with nothing written or changed. A small MNIST folder of procedural digits stands in
 for the real files."""
-import hashlib
 import os
 import shutil
 
@@ -11,12 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigen.data.digits import digits
 from minigen.io import checkpoint as ckpt_io
 
-from .digit_files import minigen, write_mnist
+from .digit_files import digests, minigen, write_inputs
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "checkpoints")
 MLP = "--arch mlp --nz 4 --g-hidden 16 --d-hidden 16"
 RUNS = {"gan": f"--model gan {MLP} --steps 3",
         "dcgan": "--model dcgan --width 2 --steps 2",
@@ -34,13 +31,7 @@ def world(tmp_path_factory):
     """An MNIST folder (300 training, 200 test digits), a folder of PNGs, an empty folder, an SR checkpoint
     and a tiny run of every model (its output kept)."""
     d = tmp_path_factory.mktemp("gan")
-    write_mnist(d / "mnist")
-    (d / "pngs").mkdir()
-    images, _ = digits(4, seed=2)
-    for i in range(4):
-        Image.fromarray(images[i]).save(d / "pngs" / f"{i}.png")
-    (d / "empty").mkdir()
-    shutil.copy(os.path.join(FIXTURES, "sr_srcnn.npz"), d / "sr.npz")
+    write_inputs(d)
     runs = {}
     for name, flags in RUNS.items():
         data = [] if "--data" in flags or "--images" in flags else ["--data", "mnist", "--batch", "20"]
@@ -50,10 +41,6 @@ def world(tmp_path_factory):
         runs[name] = r
     return d, runs
 
-
-def _files(d):
-    return {os.path.relpath(os.path.join(r, f), d): hashlib.sha256(open(os.path.join(r, f), "rb").read()).hexdigest()
-            for r, _, fs in os.walk(d) for f in fs}
 
 
 @pytest.mark.parametrize("name", list(RUNS))
@@ -148,10 +135,10 @@ def test_evaluate_a_conditional_generator(world):
 ])
 def test_bad_input_is_one_line_and_writes_nothing(world, args, fragment):
     d, _ = world
-    before = _files(d)
+    before = digests(d)
     r = minigen(*args.split(), cwd=d)
     assert r.returncode in (1, 2), r.stdout
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], r.stderr
     assert "Traceback" not in r.stderr and "Error:" not in r.stderr
-    assert _files(d) == before
+    assert digests(d) == before
