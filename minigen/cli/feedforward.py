@@ -29,7 +29,7 @@ METHODS = ("johnson", "texture-net", "multistyle", "adain")
 DEFAULTS = {"method": None, "style": None, "content": None, "steps": 200, "batch": 4, "crop": 64, "lr": 1e-3,
             "style_size": None, "vgg": None, "content_weight": None, "style_weight": None, "tv_weight": None,
             "content_layer": None, "style_layers": None, "norm": "instance", "channels": None, "residual": 5,
-            "padded": False, "scales": 5, "seed": 0}
+            "padded": False, "scales": 5, "seed": 0, "normalize": "target"}
 NET_FLAGS = ("norm", "channels", "residual", "padded", "scales")
 
 
@@ -58,7 +58,11 @@ def register(subparsers):
     g.add_argument("--lr", type=positive_float, help="Adam learning rate, > 0 (default: 1e-3)")
     g.add_argument("--content-weight", type=nonneg_float, metavar="W", help="weight >= 0 (default: 1)")
     g.add_argument("--style-weight", type=nonneg_float, metavar="W",
-                   help="weight >= 0 (default: 10; adain: lambda, default 10)")
+                   help="weight >= 0 (default: 30 with --normalize target, 10 with none; adain: lambda, default 10)")
+    g.add_argument("--normalize", choices=["target", "none"],
+                   help="target (default): each loss term a relative error, divided by its target's energy, so the "
+                        "weights mean the same with any VGG weights; none: the papers' sums (johnson, texture-net, "
+                        "multistyle)")
     g.add_argument("--tv-weight", type=nonneg_float, metavar="W", help="weight >= 0 (default: 1e-5; not used by adain)")
     g.add_argument("--content-layer", help="VGG layer of the content loss (default relu2_2)")
     g.add_argument("--style-layers", nargs="+", help="VGG layers of the style loss (default: the paper's, as far "
@@ -130,7 +134,7 @@ def _recorded(saved):
             "style_size": saved.get("style_size"), "vgg": saved["vgg"], "content_weight": weights["content"],
             "style_weight": weights[m.style_weight], "tv_weight": weights["tv"],
             "content_layer": saved["content_layer"], "style_layers": saved["style_layers"],
-            "steps": saved.get("steps")}
+            "steps": saved.get("steps"), "normalize": saved.get("normalize", "none")}
     return args, m.options(saved["model"])
 
 
@@ -220,7 +224,8 @@ def cmd_train(args):
         crop=run["crop"], lr=run["lr"], vgg=vgg, out=out, save_every=args.save_every, resume=args.resume,
         seed=run["seed"], device=device, weights=_weights(run), style_size=run["style_size"],
         content_layer=run["content_layer"], style_layers=run["style_layers"], net=options,
-        log_every=args.log_every, max_memory=args.max_memory, time_limit=args.time_limit)
+        log_every=args.log_every, max_memory=args.max_memory, time_limit=args.time_limit,
+        normalize=run["normalize"])
     done = len(history["loss"])
     write_json(sidecar, {"config": settings, "final": {k: v[-1] for k, v in history.items()}})
     if done < run["steps"]:

@@ -96,13 +96,16 @@ def register(subparsers):
     p.set_defaults(seed=None, run=cmd_train)  # None: not given (a resumed run takes the checkpoint's)
 
     p = subparsers.add_parser(
-        "sr", help="upscale an image with a train-sr checkpoint",
+        "sr", help="upscale an image (the bundled VDSR, or a train-sr checkpoint)",
         description="Enlarge an image: luma models run on the Y channel of the bicubic-enlarged image (chroma "
-                    "stays bicubic); the perceptual model maps RGB to RGB at x4.")
+                    "stays bicubic); the perceptual model maps RGB to RGB at x4. Without --model, the VDSR "
+                    "bundled with minigen (x2, x3 and x4 in one network).")
     p.add_argument("input", help="image file (RGB or grey)")
-    p.add_argument("--model", required=True, metavar="CKPT", help="checkpoint written by train-sr")
+    p.add_argument("--model", default="vdsr", metavar="CKPT",
+                   help="a checkpoint written by train-sr, or a bundled model: vdsr (x2/x3/x4) or srcnn (x3) "
+                        "(default: vdsr)")
     p.add_argument("--scale", type=SCALE, metavar="S",
-                   help="upscaling factor; one the model was trained for (default: its first)")
+                   help="upscaling factor; one the model was trained for (default: its first; bundled vdsr: 3)")
     add_out(p, "sr.png", help="the enlarged image")
     add_memory(p, default=8.0)
     deprecated_alias(p, "--max-memory-gib", "--max-memory")
@@ -202,7 +205,7 @@ def cmd_sr(args):
     device = check_device(args.device)
     out = check_output(args.out, inputs=[args.input, args.model], extensions=IMAGE_EXTENSIONS)
     model, settings = sr.load_sr_model(args.model, device)
-    scale = args.scale if args.scale is not None else settings["scales"][0]
+    scale = args.scale if args.scale is not None else (3 if 3 in settings["scales"] else settings["scales"][0])
     img = load_image(args.input, mode=None)
     if img.ndim == 3:
         img = img[..., :3] if img.shape[-1] >= 3 else img[..., 0]  # alpha is dropped

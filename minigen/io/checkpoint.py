@@ -72,6 +72,22 @@ def save(path, ckpt):
     io.save(path, arrays, metadata=meta)
 
 
+def export(ckpt, path, half=False):
+    """Write the networks of ``ckpt`` alone (no optimiser state, EMA, RNG states or history) to ``path``:
+    what a user of the trained networks needs, e.g. a model bundled with minigen. ``half``: float arrays
+    as float16 (a module's load_state_dict casts them back to its float32 parameters). Returns the bytes
+    of the arrays written."""
+    import numpy as np
+
+    def cast(a):
+        return a.astype(np.float16) if half and np.issubdtype(a.dtype, np.floating) else a
+    modules = {name: {k: cast(np.asarray(v)) for k, v in state.items()} for name, state in ckpt.modules.items()}
+    out = Checkpoint(ckpt.kind, ckpt.step, ckpt.settings, modules=modules, specs=ckpt.specs,
+                     seconds=ckpt.seconds, extra={"exported": {"float16": bool(half)}})
+    save(path, out)
+    return sum(a.nbytes for state in modules.values() for a in state.values())
+
+
 def _under(arrays, prefix):
     return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 

@@ -4,7 +4,7 @@ moment loss on network features; total variation, the smoothness prior of image 
 import numpy as np
 
 from .. import functional as F
-from ..backend import array_module, is_cupy, to_device
+from ..backend import array_module, is_cupy, to_device, to_host
 from ..tensor import Function, Tensor
 from .pixel import _pair, _reduce, mse_loss
 
@@ -95,7 +95,9 @@ def style_loss(features, targets, weights=None):
         ``gram_matrix(a, 'gatys')`` (= A/(2 N_l M_l)), shape (N, C, C) or (1, C, C);
         a weighted sum of such Grams blends several styles;
     weights: w_l in the same keys / order; None gives w_l = 1/L for the L
-        layers (the paper's equal weights).
+        layers (the paper's equal weights). A w_l may also be one weight per
+        image, shape (N,) (a batch whose images have different targets, each
+        normalised by its own).
     With a batch, E_l is averaged over the images.
     """
     keys = list(features) if isinstance(features, dict) else range(len(features))
@@ -120,7 +122,15 @@ def style_loss(features, targets, weights=None):
             raise ValueError(f"style_loss: target Gram of layer {k!r} has shape {a.shape}, "
                              f"features need {g.shape}")
         d = g - a  # a (1, C, C) target broadcasts over the batch
-        e = F.sum(d * d) * (float(weights[k]) / g.shape[0])
+        w = weights[k]
+        if np.ndim(w):  # one weight per image
+            w = np.asarray(to_host(w), np.float64)
+            if w.shape != (g.shape[0],):
+                raise ValueError(f"style_loss: layer {k!r} has {w.size} image weights for a batch of {g.shape[0]}")
+            scale = Tensor(to_device((w / g.shape[0]).astype(g.dtype), g.device))
+            e = F.sum(F.sum(d * d, axis=(1, 2)) * scale)
+        else:
+            e = F.sum(d * d) * (float(w) / g.shape[0])
         total = e if total is None else total + e
     return total
 
@@ -179,14 +189,17 @@ def _channel_moments(x, eps=1e-5):
     return x.mean(axis=(2, 3)), F.sqrt(x.var(axis=(2, 3)) + eps)
 
 
-def moment_loss(features, style_features):
+def moment_loss(features, style_features, weights=None):
     """AdaIN's style loss (Huang & Belongie 2017):
-    sum_l ||mu(phi_l) - mu(s_l)||^2 + ||sigma(phi_l) - sigma(s_l)||^2 over dicts of features, with the
-    per-channel statistics of _channel_moments and the squared norms taken as means over the batch and channels (as the authors' code does,
-    which is what keeps lambda = 10 balanced against the mean-squared content loss)."""
+    sum_l w_l (||mu(phi_l) - mu(s_l)||^2 + ||sigma(phi_l) - sigma(s_l)||^2) over dicts of features, with
+    the per-channel statistics of _channel_moments and the squared norms taken as means over the batch and
+    channels (as the authors' code does, which is what keeps lambda = 10 balanced against the mean-squared
+    content loss); weights: {layer: w_l}, None for 1 each."""
     total = None
     for k, f in features.items():
         (m, s), (ms, ss) = _channel_moments(f), _channel_moments(style_features[k])
         term = mse_loss(m, ms) + mse_loss(s, ss)
+        if weights is not None:
+            term = term * float(weights[k])
         total = term if total is None else total + term
     return total

@@ -15,6 +15,7 @@ a generator seeded by (seed, step), so a resumed run continues exactly.
 """
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -239,8 +240,16 @@ def run_training(settings, steps, out=None, resume=False, save_every=0, device="
 
 # ---- inference ---------------------------------------------------------------------------
 
+BUNDLED = {"vdsr": "VDSR (x2/x3/x4)", "srcnn": "SRCNN 9-1-5 (x3)"}  # names of minigen/zoo's SR networks
+
+
 def load_sr_model(path, device="cpu"):
-    """(model in eval mode, settings) from a train-sr checkpoint (also one of an earlier minigen)."""
+    """(model in eval mode, settings) from a train-sr checkpoint (also one of an earlier minigen), or a
+    bundled network by name (BUNDLED; a file of that name in the working folder comes first)."""
+    if path in BUNDLED and not os.path.exists(path):
+        from .. import zoo
+        print(f"minigen: the bundled {BUNDLED[path]} (minigen/zoo; --model CKPT for another)", file=sys.stderr)
+        path = zoo.path(path)
     ckpt = ckpt_io.load(path, kind=KIND)
     settings, spec = ckpt.settings, ckpt.specs.get("net")
     if "model" not in settings or "scales" not in settings or not isinstance(spec, dict):

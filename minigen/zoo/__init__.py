@@ -5,6 +5,8 @@ and config) and the settings of the run that made it; README.md here gives the
 command that reproduces each.
 
     lenet5.safetensors        LeNet-5 on MNIST: the classifier of ``minigen evaluate``
+    vdsr.safetensors          VDSR (x2, x3, x4 in one network), float16: ``minigen sr``'s default model
+    srcnn_x3.safetensors      SRCNN 9-1-5 at x3, float16 (``minigen sr --model srcnn``)
     vgg19_uint8.safetensors   the ImageNet VGG-19 convolutions (Simonyan & Zisserman 2015), uint8 with a
                               scale and min per tensor: the default feature network (``models.vgg.load_vgg``)
 """
@@ -13,7 +15,7 @@ import os
 from ..errors import MinigenError
 
 FOLDER = os.path.dirname(os.path.abspath(__file__))
-FILES = {"lenet5": "lenet5.safetensors"}
+FILES = {"lenet5": "lenet5.safetensors", "vdsr": "vdsr.safetensors", "srcnn": "srcnn_x3.safetensors"}
 VGG19 = "vgg19_uint8.safetensors"  # weights of a feature network, not a checkpoint: read by models.vgg
 
 

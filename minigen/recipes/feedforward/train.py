@@ -13,8 +13,22 @@ E_l is Gatys et al.'s layer style loss on Gram matrices (``losses.style_loss``;
 Johnson's squared Frobenius distance of Grams normalised by CHW is 4 E_l, a
 constant absorbed by w_s), l_feat is Johnson's feature loss
 (``losses.feature_loss``), TV the total variation (beta = 2, mean over the
-batch). Every step draws its data from ``step_rng(seed, step)``, so a resumed
-run ends as an uninterrupted one. The checkpoint holds module "net" and
+batch). Those sums follow the feature scale of the VGG weights (E_l its fourth
+power, l_feat its square), so with ImageNet weights the style term outweighs
+the content term by ~1e6 and the network learns to paint the style alone,
+whatever the input. By default (``normalize='target'``, as for image
+optimisation: ``optimize.perceptual_objective``) each term is a relative error,
+
+    E_l / E_l(0) = ||G_l(y) - A_l||^2 / ||A_l||^2   (each image against its own style's A_l),
+    l_feat / l_feat(0) = ||phi(y) - phi(x)||^2 / ||phi(x)||^2   (over the batch),
+
+so one set of weights balances content and style with any weights. AdaIN's
+terms likewise: the content term over the mean square of t, each layer's
+moment term over mean mu_s^2 + mean sigma_s^2 of the style's features.
+``normalize='none'`` keeps the papers' sums (and their weights' meaning).
+
+Every step draws its data from ``step_rng(seed, step)``, so a resumed run
+ends as an uninterrupted one. The checkpoint holds module "net" and
 optimiser "opt"; its settings (method, network config, VGG info, layers,
 styles, weights, crop, batch, lr, seed, content, style size, steps) rebuild
 the run, and ``minigen stylize`` / ``sample-texture`` / ``sample`` need
@@ -45,6 +59,8 @@ def _perceptual(run):
                   for k, v in run.features(to_tensor(s.transpose(2, 0, 1)[None], run.device), run.style_layers).items()}
                  for s in run.style_images]
     stacked = {k: np.concatenate([g[k] for g in grams]) for k in run.style_layers}  # (n_styles, C, C)
+    relative = run.normalize == "target"
+    energy = {k: _energy(a, axis=(1, 2)) for k, a in stacked.items()}  # (n_styles,) for each layer
 
     def terms(i):
         rng = step_rng(run.seed, i)
@@ -52,12 +68,16 @@ def _perceptual(run):
         idx = rng.integers(len(run.styles), size=run.batch)
         y = run.method.generate(run.net, x, idx, rng, run.batch, run.crop, run.device)
         fy = run.features(y)
+        layer_weights = {k: 1.0 / (len(run.style_layers) * energy[k][idx]) for k in run.style_layers} \
+            if relative else None
         out = {"style": run.weights["style"] * losses.style_loss({k: fy[k] for k in run.style_layers},
-                                                                 {k: stacked[k][idx] for k in run.style_layers})}
+                                                                 {k: stacked[k][idx] for k in run.style_layers},
+                                                                 layer_weights)}
         if x is not None:
             with no_grad():
                 fx = run.features(x, [run.content_layer])[run.content_layer]
-            out["content"] = run.weights["content"] * losses.feature_loss(fy[run.content_layer], fx)
+            scale = 1.0 / max(float(_energy(fx.data)) / fx.size, 1e-30) if relative else 1.0
+            out["content"] = run.weights["content"] * scale * losses.feature_loss(fy[run.content_layer], fx)
         out["tv"] = run.weights["tv"] * losses.total_variation(y, reduction="mean")
         return out
     return terms
@@ -76,13 +96,30 @@ def _adain(run):
             fc = run.features(x, [c])[c]
             fs = run.features(s, run.style_layers)
             t = F.adain(fc, fs[c])
+        content_scale, layer_weights = 1.0, None
+        if run.normalize == "target":  # each term over its target's energy: the mean square of t, and of
+            content_scale = 1.0 / max(float(_energy(t.data)) / t.size, 1e-30)  # the style's moments
+            layer_weights = {k: 1.0 / max(_moment_energy(fs[k].data), 1e-30) for k in run.style_layers}
         fg = run.features(run.net(t), run.style_layers)
-        return {"content": losses.feature_loss(fg[c], t),
-                "style": run.weights["adain_style"] * losses.moment_loss(fg, fs)}
+        return {"content": content_scale * losses.feature_loss(fg[c], t),
+                "style": run.weights["adain_style"] * losses.moment_loss(fg, fs, layer_weights)}
     return terms
 
 
 LOSSES = {"perceptual": _perceptual, "adain": _adain}
+
+
+def _energy(a, axis=None):
+    """sum a^2 in float64 of a host or device array (over ``axis``; None: all of it)."""
+    h = np.asarray(backend.to_host(a), np.float64)
+    return (h * h).sum(axis=axis)
+
+
+def _moment_energy(f):
+    """mean mu^2 + mean sigma^2 of the per-image, per-channel moments of features f (N, C, H, W): the
+    moment loss of zero features against them."""
+    h = np.asarray(backend.to_host(f), np.float64)
+    return float((h.mean(axis=(2, 3)) ** 2).mean() + h.var(axis=(2, 3)).mean())
 
 
 class _Run:
@@ -139,12 +176,13 @@ def check_plan(method, styles, content="procedural", crop=64, batch=4, net=None,
 def train_style(method, styles, content="procedural", steps=200, batch=4, crop=64, lr=1e-3, vgg=None,
                 out=None, save_every=0, resume=False, seed=0, device="cpu", weights=None, style_size=None,
                 content_layer=None, style_layers=None, net=None, log_every=10, vgg_net=None, max_memory=None,
-                time_limit=None):
+                time_limit=None, normalize="target"):
     """Train one of the four methods; returns (net, history, settings).
 
     styles: image files, folders of them, or 'procedural[:KIND[:SEED]]' specs (AdaIN: its training
     styles). content: a folder or 'procedural' (texture-net: None for a pure texture generator).
-    weights: overrides of DEFAULT_WEIGHTS. net: the network options (``net_options``: norm, channels,
+    normalize: 'target' (each loss term a relative error; the module docstring) or 'none' (the papers'
+    sums); weights: overrides of DEFAULT_WEIGHTS[normalize]. net: the network options (``net_options``: norm, channels,
     residual, padded, scales). vgg: a weight file, None, or the VGG info of a run (``feature_net``);
     vgg_net: an already loaded (vgg, info) pair (tests and the demo reuse one). out, save_every,
     resume, log_every, time_limit: as ``training.fit``; max_memory: GiB (``training.memory.check``).
@@ -152,7 +190,9 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
     """
     m, styles, options = check_plan(method, styles, content, crop, batch, net, content_layer, style_layers,
                                     max_memory)
-    w = dict(DEFAULT_WEIGHTS, **(weights or {}))
+    if normalize not in DEFAULT_WEIGHTS:
+        raise MinigenError(f"--normalize {normalize}: choose one of {', '.join(DEFAULT_WEIGHTS)}")
+    w = dict(DEFAULT_WEIGHTS[normalize], **(weights or {}))
     device = backend.check_device(device)
     backend.manual_seed(seed)
     vgg_model, info = vgg_net or feature_net(vgg, device, seed)
@@ -166,6 +206,7 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
     _check_crop(model, crop)
     opt = optim.Adam(model.parameters(), lr=lr)
     run = _Run(method=m, net=model, vgg=vgg_model, device=device, seed=seed, batch=batch, crop=crop, weights=w,
+               normalize=normalize,
                styles=styles, style_images=[parse_style(s, style_size or crop) for s in styles],
                source=ContentSource(content, crop) if content is not None else None,
                content_layer=c_layer, style_layers=s_layers,
@@ -183,8 +224,8 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
         return {"loss": total, **values}
 
     settings = {"method": method, "model": model.config(), "vgg": info, "content_layer": c_layer,
-                "style_layers": s_layers, "styles": list(styles), "weights": w, "crop": crop, "batch": batch,
-                "lr": lr, "seed": seed, "content": content, "style_size": style_size, "steps": steps}
+                "style_layers": s_layers, "styles": list(styles), "weights": w, "normalize": normalize, "crop": crop,
+                "batch": batch, "lr": lr, "seed": seed, "content": content, "style_size": style_size, "steps": steps}
     state = RunState(modules={"net": model}, optimizers={"opt": opt})
     history = fit(step, state, steps, KIND, settings, checkpoint=out, save_every=save_every, resume=resume,
                   may_change=("steps",), log_every=log_every, label=f"{method}: ", time_limit=time_limit)

@@ -36,7 +36,8 @@ def train(vgg, content_dir):
     def run(method, steps, **kw):
         content = None if method == "texture-net" else content_dir
         return ff.train_style(method, STYLES[method], content=content, steps=steps, batch=2, crop=16,
-                              lr=kw.pop("lr", 1e-2), net=TINY[method], vgg_net=vgg, log_every=1000, **LAYERS, **kw)
+                              lr=kw.pop("lr", 1e-2), net=TINY[method], vgg_net=kw.pop("vgg_net", vgg), log_every=1000,
+                              **LAYERS, **kw)
     return run
 
 

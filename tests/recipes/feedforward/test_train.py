@@ -91,3 +91,20 @@ def test_each_method_is_one_table_entry():
         config = m.config(options, 2, info, "relu2_1", "procedural")
         again = m.config(ff.net_options(**{**options, **m.options(config)}), 2, info, "relu2_1", "procedural")
         assert again == config, name
+
+
+@pytest.mark.parametrize("method", ["johnson", "multistyle"])
+def test_normalised_terms_do_not_depend_on_the_feature_scale(train, tiny, method):
+    """The cause of the collapse to one flat colour: with ImageNet VGG-19 the papers' sums put the style term
+    ~1e6 above the content term. With normalize='target' both terms are relative errors: features 10x larger
+    (conv1_1 scaled; biases are zero, every later feature scales too) leave them unchanged, where the papers'
+    sums grow as the scale squared (content) and to the fourth power (style)."""
+    from minigen.models.vgg import VGG
+    big = VGG(19, last="relu2_2", seed=0).requires_grad_(False)
+    big.conv1_1.weight.data *= 10.0
+    for normalize, power in (("target", {"content": 0, "style": 0}), ("none", {"content": 2, "style": 4})):
+        _, base, _ = train(method, 1, normalize=normalize)
+        _, scaled, _ = train(method, 1, normalize=normalize, vgg_net=(big, dict(tiny["INFO"])))
+        for term, p in power.items():
+            assert scaled[term][0] == pytest.approx(base[term][0] * 10.0 ** p, rel=1e-3), (normalize, term)
+    assert train(method, 1)[2]["normalize"] == "target"  # the default
