@@ -51,15 +51,21 @@ def register(subparsers):
 
 
 def cmd_demo(args):
+    import time
+
     from ..report.gallery import Gallery
     from . import demo_sections
     check_device(args.device)
     sections = demo_sections()
     out = check_output(args.out, kind="folder")
+    names = args.only or list(sections)
     with output_folder(out):
         gallery = Gallery(out)
-        for name in args.only or sections:
+        for k, name in enumerate(names, 1):
+            print(f"demo: section {k}/{len(names)}, {name} ...", flush=True)
+            start = time.perf_counter()
             sections[name](gallery, args.device, args.seed, args.quick)
+            print(f"demo: section {k}/{len(names)}, {name}: done in {time.perf_counter() - start:.0f} s", flush=True)
         path = gallery.write()
     print(f"wrote {path}")
     return 0

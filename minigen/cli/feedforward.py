@@ -58,7 +58,7 @@ def register(subparsers):
     g.add_argument("--lr", type=positive_float, help="Adam learning rate, > 0 (default: 1e-3)")
     g.add_argument("--content-weight", type=nonneg_float, metavar="W", help="weight >= 0 (default: 1)")
     g.add_argument("--style-weight", type=nonneg_float, metavar="W",
-                   help="weight >= 0 (default: 30 with --normalize target, 10 with none; adain: lambda, default 10)")
+                   help="weight >= 0 (default: 5 with --normalize target, 10 with none; adain: lambda, default 10)")
     g.add_argument("--normalize", choices=["target", "none"],
                    help="target (default): each loss term a relative error, divided by its target's energy, so the "
                         "weights mean the same with any VGG weights; none: the papers' sums (johnson, texture-net, "
@@ -93,7 +93,9 @@ def register(subparsers):
         "stylize", help="stylise images with a train-style checkpoint",
         description="Stylise images (files or folders) in one forward pass; writes OUT/<name>.png.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("--model", required=True, metavar="CKPT", help="checkpoint written by `minigen train-style`")
+    p.add_argument("--model", required=True, metavar="CKPT",
+                   help="checkpoint written by `minigen train-style`, or a bundled network: johnson (The Starry "
+                        "Night) or multistyle (two styles)")
     p.add_argument("--size", type=positive_int, metavar="N", help="resize inputs so the longer side is N")
     p.add_argument("--style-size", type=positive_int, metavar="N",
                    help="adain: resize style images so the longer side is N")
@@ -112,7 +114,8 @@ def register(subparsers):
     p = subparsers.add_parser("sample-texture", help="generate textures with a texture-net checkpoint",
                               description="Generate textures of any size from noise with a texture-net checkpoint "
                                           "(`minigen sample` does the same for any generator).")
-    p.add_argument("--model", required=True, metavar="CKPT", help="texture-net checkpoint (trained without --content)")
+    p.add_argument("--model", required=True, metavar="CKPT",
+                   help="texture-net checkpoint (trained without --content), or texture-net: the bundled one")
     add_sampling(p, "texture.png", "the texture image",
                  "how many textures: OUT itself for one, else OUT-0.png, OUT-1.png, ...")
     p.set_defaults(run=cmd_sample)
@@ -294,80 +297,50 @@ def cmd_sample(args):
     return 0
 
 
-def _framed(images, size):
-    """(N, 3, h, w) images placed top-left on a white size x size canvas (to share a grid)."""
-    import numpy as np
-    out = np.ones((len(images), 3, size, size), np.float32)
-    out[:, :, :images.shape[2], :images.shape[3]] = images
-    return out
-
-
 def demo_section(gallery, device, seed, quick):
-    """Train each method briefly at 32x32 on procedural data with shallow VGG layers (relu1_1,
-    relu2_1; content relu2_2) and small padded networks; show stylised unseen scenes, textures,
-    a style-morph strip and AdaIN with unseen styles."""
+    """The feed-forward networks bundled with minigen on unseen procedural scenes: Johnson et al.'s network
+    for one style, the two-style conditional-instance-norm network with its morph strip, and textures from
+    the texture network; each a single forward pass."""
+    import time
+
     import numpy as np
 
-    from .. import functional as F
-    from ..data.procedural import scenes, texture
-    from ..models.vgg import load_vgg
-    from ..recipes.feedforward import net_options, to_tensor, train_style
+    from .. import zoo
+    from ..data.procedural import scenes
+    from ..recipes.feedforward import Stylizer, sample_textures
     from ..report import image_grid
-    from ..tensor import no_grad
 
-    steps = 12 if quick else 80
-    vgg = load_vgg(None, device=device, seed=seed)
-    common = dict(steps=steps, batch=2, crop=32, lr=2e-3, seed=seed, device=device, vgg_net=vgg, log_every=steps,
-                  style_layers=["relu1_1", "relu2_1"], content_layer="relu2_2", weights={"style": 5.0})
-    small = net_options(channels=[16, 32, 32], residual=1, padded=True)
-    test = scenes(3, 48, seed=seed + 20_000)  # never seen in training
-
-    def run(net, **kw):
-        with no_grad():
-            return net(to_tensor(test, device), **kw).numpy()
-
+    size = 96 if quick else 192
+    test = scenes(3, size, seed=seed + 20_000)  # (3, 3, size, size), never seen in training
+    images = [t.transpose(1, 2, 0) for t in test]
+    chw = lambda ims: np.stack([im.transpose(2, 0, 1) for im in ims])  # noqa: E731
+    johnson = Stylizer(zoo.path("johnson"), device)
+    start = time.perf_counter()
+    stylised = [johnson(im) for im in images]
+    seconds = (time.perf_counter() - start) / len(images)
+    multi = Stylizer(zoo.path("multistyle"), device)
+    names = [zoo.style_name(s) for s in multi.config["styles"]]
+    per_style = [[multi(im, mix=np.eye(2)[k]) for im in images] for k in range(2)]
+    weights = np.linspace(0, 1, 5)
+    morph = [multi(images[0], mix=np.array([1 - a, a])) for a in weights]
+    textures = sample_textures(zoo.path("texture-net"), size, 3, seed, device)
+    texture_source = zoo.style_name(zoo.load_network("texture-net")[1].settings["styles"][0])
     gallery.section("feed-forward stylisation",
-                    f"Four generators trained for {steps} Adam steps each on procedural 32x32 scenes and textures, "
-                    "with the style and content losses read from VGG relu1_1, relu2_1 and relu2_2 "
-                    f"({vgg[1]['weights']} weights): Johnson et al.'s transform net, Ulyanov et al.'s texture "
-                    "network, one conditional-instance-norm net for two styles (Dumoulin et al.) and an AdaIN "
-                    "decoder (Huang & Belongie). The 48x48 test scenes were never seen in training. After so "
-                    "few steps the transform nets mostly carry the style's colours and local texture (real "
-                    "training runs for thousands of steps); the texture network already reproduces its "
-                    "example's statistics, and AdaIN keeps the layout while taking each new style's colours.")
-    curves = {}
-    net, hist, _ = train_style("johnson", [f"procedural:stripes:{seed}"], net=small, **common)
-    curves["johnson"] = hist["loss"]
-    style = _framed(texture("stripes", 32, seed)[None], 48)
-    gallery.image("ff_johnson.png", image_grid(np.concatenate([style, test, run(net)]), ncol=4),
-                  "Johnson et al.: the style, three scenes, the same scenes stylised in one pass each", zoom=3)
+                    f"Networks bundled with minigen (each trained for about an hour on the CPU with the perceptual "
+                    f"loss of the bundled VGG-19; `minigen/zoo/README.md` gives each command), run on "
+                    f"{size}x{size} procedural scenes they never saw, one forward pass each ({seconds:.2f} s per "
+                    f"image here). Johnson et al. 2016: a transform net for one style ({zoo.style_name(johnson.config['styles'][0])}). "
+                    f"Dumoulin et al. 2017: one net with conditional instance norm for two styles ({names[0]}, "
+                    f"{names[1]}); mixing the two (gamma, beta) rows morphs one style into the other. Ulyanov et "
+                    f"al. 2016: a texture network ({texture_source}) draws new textures of any size from noise.")
+    gallery.image("ff_johnson.png", image_grid(np.concatenate([test, chw(stylised)]), ncol=3),
+                  f"the scenes (top) and Johnson et al.'s network for {zoo.style_name(johnson.config['styles'][0])} (bottom)")
+    gallery.image("ff_multistyle.png", image_grid(np.concatenate([chw(per_style[0]), chw(per_style[1])]), ncol=3),
+                  f"one conditional-instance-norm network: {names[0]} (top), {names[1]} (bottom)")
+    gallery.image("ff_morph.png", image_grid(chw(morph), ncol=5),
+                  f"the morph: style weights ({names[0]}, {names[1]}) = " +
+                  ", ".join(f"({1 - a:.2g}, {a:.2g})" for a in weights))
+    gallery.image("ff_texture.png", image_grid(textures, ncol=3),
+                  f"texture network ({texture_source}): three samples from fresh noise")
 
-    net, hist, _ = train_style("texture-net", [f"procedural:dots:{seed}"], content=None,
-                               net=net_options(channels=[8], scales=3), **common)
-    curves["texture-net"] = hist["loss"]
-    with no_grad():
-        sample = net(net.noise(2, 64, 64, np.random.default_rng(seed), np.float32, device)).numpy()
-    example = _framed(texture("dots", 32, seed)[None], 64)
-    gallery.image("ff_texture.png", image_grid(np.concatenate([example, sample]), ncol=3),
-                  "texture network: the 32x32 example, two 64x64 samples from fresh noise", zoom=3)
 
-    styles = [f"procedural:stripes:{seed}", f"procedural:checks:{seed + 1}"]
-    net, hist, _ = train_style("multistyle", styles, net=small, **common)
-    curves["multistyle"] = hist["loss"]
-    morph = [run(net, styles=np.tile([[1 - a, a]], (3, 1)).astype(np.float32))[:1] for a in np.linspace(0, 1, 5)]
-    gallery.image("ff_morph.png", image_grid(np.concatenate(morph), ncol=5),
-                  "one network, two styles: conditional-norm weights (1, 0), (0.75, 0.25), ..., (0, 1)", zoom=3)
-
-    net, hist, cfg = train_style("adain", ["procedural"], **common)
-    curves["adain"] = hist["loss"]
-    layer, rows = cfg["content_layer"], []
-    with no_grad():
-        fc = vgg[0](to_tensor(test, device), [layer])[layer]
-        for kind in ("waves", "stripes"):
-            s = texture(kind, 48, seed + 30_000)[None]  # styles it never saw
-            fs = vgg[0](to_tensor(s, device), [layer])[layer]
-            rows.append(np.concatenate([s, net(F.adain(fc, fs)).numpy()]))
-    gallery.image("ff_adain.png", image_grid(np.concatenate(rows), ncol=4),
-                  "AdaIN with two styles it never saw: the style, then the three scenes", zoom=3)
-    gallery.curves("ff_loss.png", curves, "total training loss of each method (log scale)",
-                   title="feed-forward training", ylabel="loss")

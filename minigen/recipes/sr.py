@@ -15,7 +15,6 @@ a generator seeded by (seed, step), so a resumed run continues exactly.
 """
 import math
 import os
-import sys
 
 import numpy as np
 
@@ -51,13 +50,14 @@ DEFAULTS = {
 
 def train_settings(model="srcnn", scales=(3,), width=None, depth=None, patch=None, stride=None, batch=64,
                    optim=None, lr=None, lr_step=0, clip=None, loss="feature", tv_weight=0.0, augment=False,
-                   data=None, seed=0):
+                   data=None, seed=0, normalize="target"):
     """The settings of a training run (what its checkpoint records), from plain arguments.
 
     width: SRCNN n1 (n2 = n1 / 2), VDSR's or the perceptual network's channels; depth: VDSR's layers
     (default 20) or the perceptual network's residual blocks (default 4); None: the model's default.
     patch, stride, optim, lr, clip: None takes the model's entry of DEFAULTS. data: an image folder, or
-    None for procedural shapes. A MinigenError for a combination that cannot be trained.
+    None for procedural shapes. normalize: the perceptual feature term as a relative error ('target') or
+    Johnson et al.'s sum ('none'; see ``make_step``). A MinigenError for a combination that cannot be trained.
     """
     if model not in DEFAULTS:
         raise MinigenError(f"unknown SR model {model!r}; known: {', '.join(DEFAULTS)}")
@@ -86,7 +86,8 @@ def train_settings(model="srcnn", scales=(3,), width=None, depth=None, patch=Non
             "optim": optim or d["optim"], "lr": lr or d["lr"], "lr_step": lr_step,
             "clip": d["clip"] if clip is None else clip,
             "loss": loss if model == "perceptual" else "pixel", "tv": tv_weight or 0.0,
-            "augment": augment, "data": os.path.abspath(data) if data else "procedural", "seed": seed}
+            "augment": augment, "data": os.path.abspath(data) if data else "procedural", "seed": seed,
+            **({"normalize": normalize} if model == "perceptual" and loss == "feature" else {})}
 
 
 def settings_arguments(settings):
@@ -98,7 +99,8 @@ def settings_arguments(settings):
             "batch": settings["batch"], "optim": settings["optim"], "lr": settings["lr"],
             "lr_step": settings["lr_step"], "clip": settings["clip"], "loss": settings["loss"],
             "tv_weight": settings.get("tv", 0.0), "augment": settings.get("augment", False),
-            "data": None if settings["data"] == "procedural" else settings["data"], "seed": settings["seed"]}
+            "data": None if settings["data"] == "procedural" else settings["data"], "seed": settings["seed"],
+            "normalize": settings.get("normalize", "none")}  # a feature-loss run of an earlier minigen: sums
 
 
 def build_model(settings):
@@ -146,12 +148,16 @@ def make_step(model, optimizer, data, settings, device="cpu", vgg=None):
     lr 0.1 assumes), then clipped to theta / lr. Perceptual: 1/(CHW)
     ||phi(f(x)) - phi(y)||^2 at VGG-16 relu2_2 ('feature') or MSE ('pixel'),
     plus w_tv TV(f(x)) (Johnson et al.'s total variation regulariser, squared
-    neighbour differences, per patch) when ``tv`` > 0.
+    neighbour differences, per patch) when ``tv`` > 0. With ``normalize``
+    'target' the feature term is divided by the batch's mean phi(y)^2 (a
+    relative error, as train-style's terms), so that w_tv means the same with
+    any VGG weights (the ImageNet features are ~100x the normalised ones).
     The lr drops tenfold every ``lr_step`` steps (VDSR: every 20 epochs).
     """
     batch, lr0, lr_step, clip = settings["batch"], settings["lr"], settings["lr_step"], settings["clip"]
     tv, seed = settings.get("tv", 0.0), settings["seed"]
     feature = settings["model"] == "perceptual" and settings["loss"] == "feature"
+    relative = settings.get("normalize", "none") == "target"
 
     def step(state, i):
         optimizer.zero_grad()
@@ -163,7 +169,9 @@ def make_step(model, optimizer, data, settings, device="cpu", vgg=None):
         if feature:
             with no_grad():
                 target = vgg(y, ["relu2_2"])["relu2_2"]
-            terms = {"feature": losses.feature_loss(vgg(out, ["relu2_2"])["relu2_2"], target), "mse": mse}
+            scale = 1.0 / max(float((backend.to_host(target.data).astype(np.float64) ** 2).mean()), 1e-30) \
+                if relative else 1.0
+            terms = {"feature": scale * losses.feature_loss(vgg(out, ["relu2_2"])["relu2_2"], target), "mse": mse}
             loss = terms["feature"]
         else:
             terms = {"mse": mse}
@@ -240,17 +248,14 @@ def run_training(settings, steps, out=None, resume=False, save_every=0, device="
 
 # ---- inference ---------------------------------------------------------------------------
 
-BUNDLED = {"vdsr": "VDSR (x2/x3/x4)", "srcnn": "SRCNN 9-1-5 (x3)"}  # names of minigen/zoo's SR networks
+BUNDLED = ("vdsr", "srcnn", "perceptual")  # minigen/zoo's SR networks: x2/x3/x4, x3, x4
 
 
 def load_sr_model(path, device="cpu"):
     """(model in eval mode, settings) from a train-sr checkpoint (also one of an earlier minigen), or a
     bundled network by name (BUNDLED; a file of that name in the working folder comes first)."""
-    if path in BUNDLED and not os.path.exists(path):
-        from .. import zoo
-        print(f"minigen: the bundled {BUNDLED[path]} (minigen/zoo; --model CKPT for another)", file=sys.stderr)
-        path = zoo.path(path)
-    ckpt = ckpt_io.load(path, kind=KIND)
+    from .. import zoo
+    ckpt = ckpt_io.load(zoo.resolve(path, BUNDLED), kind=KIND)
     settings, spec = ckpt.settings, ckpt.specs.get("net")
     if "model" not in settings or "scales" not in settings or not isinstance(spec, dict):
         raise MinigenError(f"{path}: not a train-sr checkpoint (its settings name no SR model)")
@@ -263,14 +268,52 @@ def load_sr_model(path, device="cpu"):
     return model.to(device), settings
 
 
+# Tiles of the network's input (interior side, in input pixels) and the margin each reads around it: the
+# receptive radius, so that a tiled result equals the whole image's. Tiles bound the memory of a large image
+# (the x4 network's last 9x9 convolution at the output size takes 81 x 64 floats per output pixel).
+TILE = {"luma": 192, "perceptual": 32}
+
+
+def receptive_radius(settings):
+    """Input pixels on each side that one output pixel depends on (luma models: of the enlarged image)."""
+    kw = settings["kwargs"]
+    if settings["model"] == "vdsr":
+        return kw.get("depth", 20)
+    if settings["model"] == "perceptual":  # 9x9, two 3x3 per block, the transposed convs, 9x9 at the output
+        return 4 + 2 * kw.get("blocks", 4) + kw.get("upsamplings", 2) + 1
+    return sum((k - 1) // 2 for k in SRCNN_VARIANTS[settings["model"]])
+
+
 def _run(model, x, device):
     with no_grad():
         return model(Tensor(backend.to_device(np.ascontiguousarray(x, np.float32), device))).numpy()
 
 
-def restore_luma(model, y, device="cpu"):
-    """A luma network's output for an already enlarged Y image (HW, [0, 1])."""
-    return _run(model, y[None, None], device)[0, 0]
+def _tiled(model, x, settings, scale, device):
+    """The network's output for x (1, C, H, W), computed tile by tile (each with its receptive margin)."""
+    tile = TILE["luma" if is_luma(settings) else "perceptual"]
+    m, h, w = receptive_radius(settings), x.shape[2], x.shape[3]
+    if h <= tile + 2 * m and w <= tile + 2 * m:
+        return _run(model, x, device)
+    s = 1 if is_luma(settings) else scale
+    out = None
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            ya, xa = max(y0 - m, 0), max(x0 - m, 0)
+            part = _run(model, x[:, :, ya:min(y1 + m, h), xa:min(x1 + m, w)], device)
+            if out is None:
+                out = np.empty(x.shape[:1] + part.shape[1:2] + (h * s, w * s), part.dtype)
+            out[:, :, y0 * s:y1 * s, x0 * s:x1 * s] = part[:, :, (y0 - ya) * s:(y1 - ya) * s,
+                                                           (x0 - xa) * s:(x1 - xa) * s]
+    return out
+
+
+def restore_luma(model, y, device="cpu", settings=None):
+    """A luma network's output for an already enlarged Y image (HW, [0, 1]); with its ``settings``, tile by
+    tile (see TILE)."""
+    x = y[None, None]
+    return (_run(model, x, device) if settings is None else _tiled(model, x, settings, 1, device))[0, 0]
 
 
 def check_input(model, settings, h, w, scale):
@@ -298,19 +341,24 @@ def upscale(model, settings, img, scale, device="cpu"):
     if is_luma(settings):
         up = imresize(img, scale)
         if up.ndim == 2:
-            return np.clip(restore_luma(model, up, device), 0, 1)
+            return np.clip(restore_luma(model, up, device, settings), 0, 1)
         ycc = rgb_to_ycbcr(up)
-        ycc[..., 0] = restore_luma(model, ycc[..., 0], device)
+        ycc[..., 0] = restore_luma(model, ycc[..., 0], device, settings)
         out = ycbcr_to_rgb(ycc)
     else:
         rgb = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=-1)
-        out = _run(model, rgb.transpose(2, 0, 1)[None], device)[0].transpose(1, 2, 0)
+        out = _tiled(model, rgb.transpose(2, 0, 1)[None], settings, scale, device)[0].transpose(1, 2, 0)
         out = out if img.ndim == 3 else out.mean(axis=-1)
     return np.clip(out, 0, 1)
 
 
 def memory_needed(settings, h, w, scale):
-    """Bytes of activations of one forward pass: the widest layer at the output size, twice (input and
-    output)."""
+    """Bytes of an upscale: the output image and its bicubic start (RGB, float64), and for one tile (TILE, its
+    margins included) the widest layer twice (input and output) and the column buffer of the widest
+    convolution at the output size (9x9 over the width for the x4 network, 3x3 for VDSR, 5x5 for SRCNN)."""
     width = max(settings["kwargs"].get("n1", 64), settings["kwargs"].get("width", 64))
-    return h * w * scale * scale * width * 4 * 2
+    luma = is_luma(settings)
+    side = TILE["luma" if luma else "perceptual"] + 2 * receptive_radius(settings)
+    tile = min(h * scale, side * (1 if luma else scale)) * min(w * scale, side * (1 if luma else scale))
+    kernel = {"vdsr": 9, "perceptual": 81}.get(settings["model"], 25 * 32 / 64)
+    return h * w * scale * scale * 3 * 8 * 2 + tile * width * 4 * (2 + kernel)

@@ -145,12 +145,14 @@ def test_the_command_gives_the_result_of_the_earlier_code(tmp_path, monkeypatch)
         np.testing.assert_array_equal(np.array(loss, np.float64), golden["command/loss"])
 
 
-def test_demo_section_adds_inpainting_images_and_curves(tmp_path):
+def test_demo_section_shows_denoising_inpainting_and_super_resolution(tmp_path):
     gallery = Gallery(str(tmp_path))
     dip.demo_section(gallery, "cpu", 0, quick=True)
     (section,) = gallery.sections
-    assert "inpainting" in section["name"] and len(section["items"]) == 5
-    assert all((tmp_path / f).exists() for f, _ in section["items"])
+    assert all(task in section["name"] for task in ("denoising", "inpainting", "super-resolution"))
+    names = [f for f, _ in section["items"]]
+    assert {"dip_denoised.png", "dip_inpainted.png", "dip_sr.png", "dip_psnr.png"} <= set(names)
+    assert all((tmp_path / f).exists() for f in names)
 
 
 # ---- refused before any work, through the real command --------------------------------------------------------

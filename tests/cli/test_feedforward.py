@@ -260,3 +260,18 @@ def test_a_signal_saves_and_exits_with_one_line(world, tmp_path, sig):
                         r"\(continue with --resume\)", last), err
     assert not CLASS_NAMES.search(err) and all(line.startswith("johnson: step") for line in err.splitlines()[:-1])
     assert checkpoint.load(str(tmp_path / "run.npz")).step == int(re.search(r"step (\d+) of", last).group(1))
+
+
+def test_demo_section_runs_the_bundled_networks(tmp_path):
+    """The gallery's feed-forward section: Johnson's network, the two styles and the morph, textures; the
+    stylised scenes differ from the scenes, and the two styles from each other."""
+    from minigen.cli.feedforward import demo_section
+    from minigen.report.gallery import Gallery
+    gallery = Gallery(str(tmp_path))
+    demo_section(gallery, "cpu", 0, quick=True)
+    (section,) = gallery.sections
+    files = {f for f, _ in section["items"]}
+    assert files == {"ff_johnson.png", "ff_multistyle.png", "ff_morph.png", "ff_texture.png"}
+    grid = load_image(str(tmp_path / "ff_multistyle.png"))
+    top, bottom = grid[: grid.shape[0] // 2], grid[grid.shape[0] // 2:]
+    assert np.abs(top.mean(axis=(0, 1)) - bottom.mean(axis=(0, 1))).max() > 0.03  # two styles, two palettes

@@ -51,6 +51,27 @@ def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, capsys):
         np.testing.assert_array_equal(model.state_dict()[k], v)
 
 
+def test_the_normalised_feature_term_does_not_depend_on_the_vgg_scale():
+    """normalize='target': the feature term over the mean square of the target's features, unchanged when every
+    feature is 10x larger (conv1_1 scaled; the random VGG's biases are zero), where Johnson et al.'s sum grows
+    100x; so --tv-weight keeps its meaning with the ImageNet weights."""
+    from minigen.models.vgg import VGG
+    config = dict(TINY, model="perceptual", scales=[4], kwargs={"width": 4, "blocks": 1, "upsamplings": 2},
+                  patch=16, stride=8, loss="feature")
+    data = training_data(config, images=[_image(4, 32)])
+
+    def feature(normalize, scale):
+        vgg = VGG(16, last="relu2_2", seed=0).requires_grad_(False)
+        vgg.conv1_1.weight.data *= scale
+        backend.manual_seed(0)
+        model = build_model(config)
+        settings = dict(config, normalize=normalize)
+        return make_step(model, make_optimizer(model, settings), data, settings, "cpu", vgg)(None, 1)["feature"].item()
+    assert feature("target", 10.0) == pytest.approx(feature("target", 1.0), rel=1e-4)
+    assert feature("none", 10.0) == pytest.approx(100 * feature("none", 1.0), rel=1e-4)
+    assert train_settings("perceptual", scales=[4])["normalize"] == "target"
+
+
 def test_tv_weight_adds_the_gradient_of_its_term_to_the_feature_loss():
     config = dict(TINY, model="perceptual", scales=[4], kwargs={"width": 4, "blocks": 1, "upsamplings": 2},
                   patch=16, stride=8, loss="feature")
@@ -143,3 +164,27 @@ def test_checkpoint_settings_rebuild_the_model_and_upscale_keeps_chroma():
     inside = (ycc > 0.01).all(-1) & (out < 0.99).all(-1) & (out > 0.01).all(-1)  # where clipping did not act
     np.testing.assert_allclose(ycc[..., 0][inside], 0.5, atol=1e-5)
     np.testing.assert_allclose(ycc[..., 1:][inside], ref[..., 1:][inside], atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(model="perceptual", scales=[4], width=4, depth=1),
+                                dict(model="vdsr", scales=[2], width=4, depth=3),
+                                dict(model="srcnn-955", width=4)])
+def test_a_tiled_upscale_equals_the_whole_image(monkeypatch, kw):
+    """Large images are enlarged tile by tile, each tile reading its receptive margin: the same result as one
+    pass over the whole image (here with tiles of 8 input pixels)."""
+    import minigen.recipes.sr as sr
+    settings = train_settings(**kw)
+    backend.manual_seed(0)
+    model = build_model(settings).eval()
+    for m in model.modules():  # batch norm in eval mode with statistics that are not the identity
+        if hasattr(m, "running_var"):
+            m.running_mean[...] = 0.1
+            m.running_var[...] = 2.0
+    img = _image(5, 40)
+    scale = settings["scales"][0]
+    whole = upscale(model, settings, img, scale)
+    monkeypatch.setattr(sr, "TILE", {"luma": 8, "perceptual": 8})
+    calls, run = [], sr._run
+    monkeypatch.setattr(sr, "_run", lambda *a: calls.append(1) or run(*a))
+    np.testing.assert_allclose(upscale(model, settings, img, scale), whole, atol=1e-5)
+    assert len(calls) > 4  # it did go tile by tile

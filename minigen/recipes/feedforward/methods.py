@@ -23,7 +23,7 @@ ADAIN_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 # The loss weights of a new run, per normalisation (``train.train_style``): with 'target' each layer's term is
 # a relative error (divided by its target's energy), so the weights mean the same with any VGG weights;
 # with 'none' the terms are the papers' sums, whose balance depends on the weights' feature scale.
-DEFAULT_WEIGHTS = {"target": {"content": 1.0, "style": 30.0, "tv": 1e-5, "adain_style": 10.0},
+DEFAULT_WEIGHTS = {"target": {"content": 1.0, "style": 5.0, "tv": 1e-5, "adain_style": 10.0},
                    "none": {"content": 1.0, "style": 10.0, "tv": 1e-5, "adain_style": 10.0}}
 NORMALIZE = tuple(DEFAULT_WEIGHTS)
 

@@ -19,8 +19,10 @@ from .train import KIND
 
 
 def load_model(path, device="cpu"):
-    """(net in eval mode, settings) of a train-style checkpoint, with one-line errors for anything else."""
-    ckpt = checkpoint.load(path)
+    """(net in eval mode, settings) of a train-style checkpoint (or a bundled network by name:
+    ``zoo.STYLE_NETS``), with one-line errors for anything else."""
+    from ... import zoo
+    ckpt = checkpoint.load(zoo.resolve(path, zoo.STYLE_NETS))
     settings = ckpt.settings
     spec = ckpt.specs.get("net")
     if ckpt.kind != KIND or settings.get("method") not in METHODS or not isinstance(spec, dict):
