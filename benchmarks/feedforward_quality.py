@@ -58,7 +58,7 @@ def main():
     styles = a.style or settings["styles"]
     name = os.path.splitext(os.path.basename(a.model))[0]
     rows = []
-    print(f"| model | content | style | image | style term | content term | CPU s |")
+    print("| model | content | style | image | style term | content term | CPU s |")
     print("|---|---|---|---|---|---|---|")
     for c_path in a.content:
         content = load_input(c_path, a.size)

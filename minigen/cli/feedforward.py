@@ -26,7 +26,7 @@ from .sample import add_sampling
 DEMO_SECTION = "feedforward"
 METHODS = ("johnson", "texture-net", "multistyle", "adain")
 # What a new run takes for the settings not given (None: decided by the method or the VGG).
-DEFAULTS = {"method": None, "style": None, "content": None, "steps": 200, "batch": 4, "crop": 64, "lr": 1e-3,
+DEFAULTS = {"method": None, "style": None, "content": None, "steps": 200, "batch": 4, "crop": 64, "lr": None,
             "style_size": None, "vgg": None, "content_weight": None, "style_weight": None, "tv_weight": None,
             "content_layer": None, "style_layers": None, "norm": "instance", "channels": None, "residual": 5,
             "padded": False, "scales": 5, "seed": 0, "normalize": "target"}
@@ -55,10 +55,10 @@ def register(subparsers):
     g.add_argument("--steps", type=positive_int, metavar="N",
                    help="training steps in all (default: 200; with --resume, the run's own total)")
     g.add_argument("--batch", type=positive_int, metavar="N", help="images per step (default: 4)")
-    g.add_argument("--lr", type=positive_float, help="Adam learning rate, > 0 (default: 1e-3)")
+    g.add_argument("--lr", type=positive_float, help="Adam learning rate, > 0 (default: 1e-3; adain 1e-4)")
     g.add_argument("--content-weight", type=nonneg_float, metavar="W", help="weight >= 0 (default: 1)")
     g.add_argument("--style-weight", type=nonneg_float, metavar="W",
-                   help="weight >= 0 (default: 5 with --normalize target, 10 with none; adain: lambda, default 10)")
+                   help="weight >= 0 (default: 2 with --normalize target, 10 with none; adain: lambda, default 10)")
     g.add_argument("--normalize", choices=["target", "none"],
                    help="target (default): each loss term a relative error, divided by its target's energy, so the "
                         "weights mean the same with any VGG weights; none: the papers' sums (johnson, texture-net, "

@@ -230,11 +230,11 @@ def demo_section(gallery, device, seed, quick):
     """The bundled SRCNN and VDSR against bicubic at x3 on an embedded procedural image, and the bundled
     perceptual x4 network. Returns the x3 PSNRs (Y, border 3) by method."""
     from ..data.datasets import bicubic_pair, quantize
-    from ..data.procedural import scenes
+    from ..data.procedural import shapes
     from ..metrics import psnr_y, ssim_y
     from ..recipes.sr import load_sr_model, upscale
     size = 72 if quick else 144
-    hr = scenes(1, size, seed=seed + 3)[0].transpose(1, 2, 0)
+    hr = shapes(1, size, seed=seed + 8)[0].transpose(1, 2, 0)
     low, bicubic = bicubic_pair(hr, 3)
     x3 = {"bicubic": np.clip(bicubic, 0, 1)}
     for name in ("srcnn", "vdsr"):

@@ -173,7 +173,7 @@ def check_plan(method, styles, content="procedural", crop=64, batch=4, net=None,
     return m, styles, options
 
 
-def train_style(method, styles, content="procedural", steps=200, batch=4, crop=64, lr=1e-3, vgg=None,
+def train_style(method, styles, content="procedural", steps=200, batch=4, crop=64, lr=None, vgg=None,
                 out=None, save_every=0, resume=False, seed=0, device="cpu", weights=None, style_size=None,
                 content_layer=None, style_layers=None, net=None, log_every=10, vgg_net=None, max_memory=None,
                 time_limit=None, normalize="target"):
@@ -182,7 +182,7 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
     styles: image files, folders of them, or 'procedural[:KIND[:SEED]]' specs (AdaIN: its training
     styles). content: a folder or 'procedural' (texture-net: None for a pure texture generator).
     normalize: 'target' (each loss term a relative error; the module docstring) or 'none' (the papers'
-    sums); weights: overrides of DEFAULT_WEIGHTS[normalize]. net: the network options (``net_options``: norm, channels,
+    sums); weights: overrides of DEFAULT_WEIGHTS[normalize]; lr: Adam's (None: the method's, ``Method.lr``). net: the network options (``net_options``: norm, channels,
     residual, padded, scales). vgg: a weight file, None, or the VGG info of a run (``feature_net``);
     vgg_net: an already loaded (vgg, info) pair (tests and the demo reuse one). out, save_every,
     resume, log_every, time_limit: as ``training.fit``; max_memory: GiB (``training.memory.check``).
@@ -204,6 +204,7 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
     c_layer = m.content_layer(c_layer, s_layers)
     model = models.build(m.kind, m.config(options, len(styles), info, c_layer, content)).to(device)
     _check_crop(model, crop)
+    lr = m.lr if lr is None else lr
     opt = optim.Adam(model.parameters(), lr=lr)
     run = _Run(method=m, net=model, vgg=vgg_model, device=device, seed=seed, batch=batch, crop=crop, weights=w,
                normalize=normalize,
