@@ -170,10 +170,11 @@ def gram_targets(vgg, images, layers, blend=None, device="cpu"):
 NORMALIZE = ("target", "none")
 
 
-def _energy(a):
-    """sum a^2 in float64 of a host or device array."""
+def energy(a, axis=None):
+    """sum a^2 in float64 of a host or device array (over ``axis``; None: all of it, as a float): the
+    value of a squared-error term at zero, by which the relative-error losses divide."""
     h = np.asarray(backend.to_host(a), np.float64)
-    return float((h * h).sum())
+    return float((h * h).sum()) if axis is None else (h * h).sum(axis=axis)
 
 
 def perceptual_objective(vgg, content=None, style=None, content_weight=1.0, style_weight=1.0, tv_weight=0.0,
@@ -202,8 +203,8 @@ def perceptual_objective(vgg, content=None, style=None, content_weight=1.0, styl
         zero = {k: float(content_fn(Tensor(v * 0), Tensor(v)).item()) for k, v in content.items()}
         c_scale = {k: 1.0 / (len(content) * z) if z > 0 else 0.0 for k, z in zero.items()}
         base = style_weights or {k: 1.0 / len(style) for k in style}
-        energy = {k: _energy(a) for k, a in style.items()}
-        style_weights = {k: base[k] / energy[k] if energy[k] > 0 else 0.0 for k in style} if style else None
+        energies = {k: energy(a) for k, a in style.items()}
+        style_weights = {k: base[k] / energies[k] if energies[k] > 0 else 0.0 for k in style} if style else None
 
     def objective(x):
         f = vgg(x, layers)

@@ -44,6 +44,7 @@ from ...models.vgg import LAYERS
 from ...tensor import no_grad
 from ...training import memory
 from ...training.loop import RunState, fit, step_rng
+from ..optimize import energy
 from ..vgg_layers import check_layers
 from .data import ContentSource, check_styles, image_files, parse_style, style_batch, style_files, to_tensor
 from .methods import DEFAULT_WEIGHTS, activation_bytes, feature_net, method as find_method, net_options, vgg_bytes
@@ -60,7 +61,7 @@ def _perceptual(run):
                  for s in run.style_images]
     stacked = {k: np.concatenate([g[k] for g in grams]) for k in run.style_layers}  # (n_styles, C, C)
     relative = run.normalize == "target"
-    energy = {k: _energy(a, axis=(1, 2)) for k, a in stacked.items()}  # (n_styles,) for each layer
+    energies = {k: energy(a, axis=(1, 2)) for k, a in stacked.items()}  # (n_styles,) for each layer
 
     def terms(i):
         rng = step_rng(run.seed, i)
@@ -68,7 +69,7 @@ def _perceptual(run):
         idx = rng.integers(len(run.styles), size=run.batch)
         y = run.method.generate(run.net, x, idx, rng, run.batch, run.crop, run.device)
         fy = run.features(y)
-        layer_weights = {k: 1.0 / (len(run.style_layers) * energy[k][idx]) for k in run.style_layers} \
+        layer_weights = {k: 1.0 / (len(run.style_layers) * energies[k][idx]) for k in run.style_layers} \
             if relative else None
         out = {"style": run.weights["style"] * losses.style_loss({k: fy[k] for k in run.style_layers},
                                                                  {k: stacked[k][idx] for k in run.style_layers},
@@ -76,7 +77,7 @@ def _perceptual(run):
         if x is not None:
             with no_grad():
                 fx = run.features(x, [run.content_layer])[run.content_layer]
-            scale = 1.0 / max(float(_energy(fx.data)) / fx.size, 1e-30) if relative else 1.0
+            scale = 1.0 / max(energy(fx.data) / fx.size, 1e-30) if relative else 1.0
             out["content"] = run.weights["content"] * scale * losses.feature_loss(fy[run.content_layer], fx)
         out["tv"] = run.weights["tv"] * losses.total_variation(y, reduction="mean")
         return out
@@ -98,7 +99,7 @@ def _adain(run):
             t = F.adain(fc, fs[c])
         content_scale, layer_weights = 1.0, None
         if run.normalize == "target":  # each term over its target's energy: the mean square of t, and of
-            content_scale = 1.0 / max(float(_energy(t.data)) / t.size, 1e-30)  # the style's moments
+            content_scale = 1.0 / max(energy(t.data) / t.size, 1e-30)  # the style's moments
             layer_weights = {k: 1.0 / max(_moment_energy(fs[k].data), 1e-30) for k in run.style_layers}
         fg = run.features(run.net(t), run.style_layers)
         return {"content": content_scale * losses.feature_loss(fg[c], t),
@@ -107,12 +108,6 @@ def _adain(run):
 
 
 LOSSES = {"perceptual": _perceptual, "adain": _adain}
-
-
-def _energy(a, axis=None):
-    """sum a^2 in float64 of a host or device array (over ``axis``; None: all of it)."""
-    h = np.asarray(backend.to_host(a), np.float64)
-    return (h * h).sum(axis=axis)
 
 
 def _moment_energy(f):
