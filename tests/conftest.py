@@ -31,6 +31,18 @@ def threads(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture
+def gemm_convolutions(monkeypatch):
+    """The convolution arithmetic of the code the goldens (tests/fixtures/golden) were written with: im2col
+    and one GEMM per image at every size, the unit-stride adjoint always a gather, never the FFT path of
+    large kernels (functional/conv_fft.py); the faster choices made since round differently in float32.
+    test_conv.py and test_conv_fft.py check every path against the loop reference."""
+    from minigen.functional import conv, conv_fft
+    monkeypatch.setattr(conv_fft, "MIN_TAPS", float("inf"))
+    monkeypatch.setattr(conv, "PER_IMAGE_MIN_PIXELS", 0)
+    monkeypatch.setattr(conv, "GATHER_MAX_GROWTH", float("inf"))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_vgg_notice(monkeypatch):
     """Each test sees load_vgg's once-per-process stderr lines as a new process would."""

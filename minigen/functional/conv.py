@@ -41,7 +41,8 @@ no col2im pass; one gather of dy then serves both dx and dw. (Where C_out >
 
 Column buffers are laid out (groups, Cg kH kW, N H_out W_out): dW is one GEMM
 per group with the batch folded into its long inner dimension, Y one GEMM per
-image and group written straight into the NCHW output. The batch is processed
+image and group written straight into the NCHW output (for outputs under
+PER_IMAGE_MIN_PIXELS pixels, one GEMM per group and a copy into NCHW). The batch is processed
 in chunks so that no column buffer exceeds COLUMN_LIMIT_BYTES (a single image
 always goes in one piece). Scratch arrays (columns, the padded image, the
 col2im phases) live in a per-thread workspace reused from call to call and
@@ -63,9 +64,12 @@ import numpy as np
 
 from ..backend import array_module, contiguous, in_threads, is_cupy
 from ..tensor import Function
+from . import conv_fft
 from ._args import int_arg, int_pair
 
 COLUMN_LIMIT_BYTES = 512 * 2**20
+PER_IMAGE_MIN_PIXELS = 128  # smaller outputs: one GEMM per chunk (per-image products of < 128 columns are slow)
+GATHER_MAX_GROWTH = 2  # a unit-stride adjoint onto an image over twice gy's pixels scatters (see _adjoint)
 
 _workspaces = threading.local()  # per thread: {(use, array module, dtype): flat buffer}
 
@@ -185,6 +189,8 @@ def _gather_gemm(x, geom, out_hw, weight=None, grad=None):
     if is_cupy(x):  # the im2col kernel of kernels/conv.cu
         from ..cuda import conv as kernels
         return kernels.gather_gemm(x, geom, out_hw, weight, grad, COLUMN_LIMIT_BYTES)
+    if conv_fft.suits(geom, x.shape[2:], out_hw):
+        return conv_fft.correlate(x, geom, out_hw, weight, grad)
     xp = array_module(x)
     n, c = x.shape[:2]
     g, (kh, kw) = geom.groups, geom.kernel
@@ -197,10 +203,13 @@ def _gather_gemm(x, geom, out_hw, weight=None, grad=None):
         dw = xp.zeros((g, grad.shape[1] // g, c // g * kh * kw), x.dtype)
     for lo, hi in _chunks(n, c * kh * kw * out_hw[0] * out_hw[1] * x.itemsize):
         cols = _columns(x[lo:hi], geom, out_hw)
-        if weight is not None:
+        if weight is not None and out_hw[0] * out_hw[1] >= PER_IMAGE_MIN_PIXELS:
             # one GEMM per image and group, written straight into y
             per_image = cols.reshape(g, cols.shape[1], hi - lo, -1).transpose(2, 0, 1, 3)
             xp.matmul(wmat, per_image, out=y[lo:hi].reshape(hi - lo, g, o // g, -1))
+        elif weight is not None:  # small images: one GEMM over the chunk, then its (o, n) -> (n, o) copy
+            chunk = xp.matmul(wmat, cols).reshape(g, o // g, hi - lo, -1)
+            y[lo:hi].reshape(hi - lo, g, o // g, -1)[...] = chunk.transpose(2, 0, 1, 3)
         if grad is not None:
             dw += xp.matmul(_channels_first(grad[lo:hi], g), cols.transpose(0, 2, 1))
     return y, (None if dw is None else dw.reshape(grad.shape[1], c // g, kh, kw))
@@ -254,10 +263,15 @@ def _adjoint(gy, geom, in_hw, weight=None, x=None):
     if is_cupy(gy):  # the col2im kernel of kernels/conv.cu at every stride
         from ..cuda import conv as kernels
         return kernels.adjoint(gy, geom, in_hw, weight, x, COLUMN_LIMIT_BYTES)
+    if conv_fft.suits(geom, in_hw, gy.shape[2:]):
+        return conv_fft.adjoint(gy, geom, in_hw, weight, x)
     # At unit stride the adjoint is itself a correlation, a gather over C_out kH kW column rows;
     # the scatter writes C_in kH kW rows and then adds them tap by tap (about twice the memory
-    # traffic per row), so it is the cheaper one when C_out > 2 C_in (e.g. RGB -> 64 channels).
-    if geom.stride == (1, 1) and weight is not None and weight.shape[0] <= 2 * weight.shape[1] * geom.groups:
+    # traffic per row), so it is the cheaper one when C_out > 2 C_in (e.g. RGB -> 64 channels),
+    # or when the image is much larger than gy (a "valid" conv: the gather's taps would mostly
+    # read the zeros around gy, e.g. a 7x7 kernel on a 1x1 input).
+    if (geom.stride == (1, 1) and weight is not None and weight.shape[0] <= 2 * weight.shape[1] * geom.groups
+            and in_hw[0] * in_hw[1] <= GATHER_MAX_GROWTH * gy.shape[2] * gy.shape[3]):
         flipped = contiguous(_flip(weight, geom.groups))  # a GEMM operand: copied once, in threads
         gx, gw = _gather_gemm(gy, geom.flipped(), in_hw, weight=flipped, grad=x)
         return gx, (None if gw is None else _flip(gw, geom.groups))

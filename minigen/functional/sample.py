@@ -38,42 +38,47 @@ def _centres(n, align_corners):
 
 
 def _bilinear_taps(u, v, h, w):
-    """The four neighbours (floor(u) + {0,1}, floor(v) + {0,1}) of each sample point.
-
-    For each: flat index y w + x into the image, weight k(u - x) k(v - y) and its
-    derivatives in u and v (k(d) = 1 - |d| on the tap's side, right derivatives
-    at integers). Neighbours outside the image get weight 0 and index 0, which
-    is exactly zero padding.
-    """
-    xp = array_module(u)
-    x0, y0 = xp.floor(u), xp.floor(v)
-    fx, fy = u - x0, v - y0
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    taps = []
-    for dy, wy, sy in ((0, 1 - fy, -1), (1, fy, 1)):
-        for dx, wx, sx in ((0, 1 - fx, -1), (1, fx, 1)):
-            xi, yi = x0 + dx, y0 + dy
-            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-            taps.append((xp.where(inside, yi * w + xi, 0), wx * wy * inside,
-                         sx * wy * inside, sy * wx * inside))
-    return taps
-
-
-def _gather(xf, idx):
-    """xf[n, c, idx[n, p]] for flat images xf (N, C, H W) and indices idx (N, P)."""
-    return array_module(xf).take_along_axis(xf, idx[:, None, :], axis=2)
+    """The four neighbours (floor(u) + {0,1}, floor(v) + {0,1}) of each sample point, as (N, P, 4) arrays:
+    flat index y w + x into the image, weight k(u - x) k(v - y) and its derivatives in u and in v
+    (k(d) = 1 - |d| on the tap's side, right derivatives at integers). A neighbour outside the image
+    gets weight 0 (its index clipped into the image), which is exactly zero padding. NumPy arrays."""
+    def axis(t, n):
+        """Per axis: the clipped indices of floor(t) and floor(t) + 1, their weights 1 - f and f
+        (0 outside) and their inside masks."""
+        t0 = np.floor(t)
+        f, i0 = t - t0, t0.astype(np.int64)
+        inside = ((i0 >= 0) & (i0 < n)).astype(t.dtype), ((i0 >= -1) & (i0 < n - 1)).astype(t.dtype)
+        return (np.clip(i0, 0, n - 1), np.clip(i0 + 1, 0, n - 1)), ((1 - f) * inside[0], f * inside[1]), inside
+    (x0, x1), (wx0, wx1), (mx0, mx1) = axis(u, w)
+    (y0, y1), (wy0, wy1), (my0, my1) = axis(v, h)
+    y0, y1 = y0 * w, y1 * w
+    index = np.stack([y0 + x0, y0 + x1, y1 + x0, y1 + x1], axis=-1)
+    weight = np.stack([wy0 * wx0, wy0 * wx1, wy1 * wx0, wy1 * wx1], axis=-1)
+    du = np.stack([-wy0 * mx0, wy0 * mx1, -wy1 * mx0, wy1 * mx1], axis=-1)
+    dv = np.stack([-wx0 * my0, -wx1 * my0, wx0 * my1, wx1 * my1], axis=-1)
+    return index, weight, du, dv
 
 
-def _scatter(values, idx, size):
-    """out[n, c, k] = sum_{p: idx[n, p] = k} values[n, c, p], shape (N, C, size).
+def _interpolation(idx, weight, size):
+    """The sampling as one sparse matrix over the batch: rows (n, p), columns (n, pixel), the four
+    taps of point p in row (n, p). A CSR matrix built in place (its rows are already in order), so
+    that V = S U and dU = S^T G are each one pass in C, with no scatter index per channel."""
+    import scipy.sparse
+    n, p, taps = idx.shape
+    columns = (idx + (np.arange(n) * size)[:, None, None]).reshape(-1)
+    rows = np.arange(0, n * p * taps + 1, taps)
+    return scipy.sparse.csr_matrix((weight.reshape(-1), columns, rows), shape=(n * p, n * size))
 
-    One bincount over flat (n, c, k) indices: deterministic, no add.at. It
-    accumulates in float64; the caller casts back.
-    """
-    xp = array_module(values)
-    n, c, _ = values.shape
-    flat = xp.arange(n * c).reshape(n, c, 1) * size + idx[:, None, :]
-    return xp.bincount(flat.ravel(), weights=values.ravel(), minlength=n * c * size).reshape(n, c, size)
+
+def _pixels_last(a):
+    """(N, C, ...) -> (N * prod(...), C): the dense operand of the sparse products."""
+    n, c = a.shape[:2]
+    return np.ascontiguousarray(a.reshape(n, c, -1).transpose(0, 2, 1)).reshape(-1, c)
+
+
+def _channels_back(a, n):
+    """(N * P, C) -> (N, C, P)."""
+    return np.ascontiguousarray(a.reshape(n, -1, a.shape[1]).transpose(0, 2, 1))
 
 
 class GridSample(Function):
@@ -84,9 +89,10 @@ class GridSample(Function):
 
     where (u, v) is grid[n,i,j] = (x, y) in pixel coordinates. Only the four
     neighbours of (u, v) have non-zero weight; those outside the image read 0.
+    On the CPU the weights form one sparse matrix S (``_interpolation``), V = S U:
 
-        dU[n,c,h,w] = sum_{i,j} G[n,c,i,j] k(u - w) k(v - h)                 (scatter)
-        du[n,i,j]   = sum_{c,h,w} G[n,c,i,j] U[n,c,h,w] k'(u - w) k(v - h)     (likewise dv)
+        dU[n,c,h,w] = sum_{i,j} G[n,c,i,j] k(u - w) k(v - h)                 (S^T G)
+        du[n,i,j]   = sum_{c,h,w} G[n,c,i,j] U[n,c,h,w] k'(u - w) k(v - h)     (likewise dv; S' U)
         dgrid[..., 0] = du du/dx,  du/dx = (W - 1)/2 (align_corners) or W/2;  likewise y
 
     with k'(d) = -sign(d) on |d| < 1 (right derivatives at the integer kinks).
@@ -100,34 +106,28 @@ class GridSample(Function):
         self.x_shape, self.grid_shape = x.shape, grid.shape
         u, self.du_dx = _unnormalise(grid[..., 0].reshape(n, -1), w, self.align_corners)
         v, self.dv_dy = _unnormalise(grid[..., 1].reshape(n, -1), h, self.align_corners)
-        self.taps = _bilinear_taps(u, v, h, w)
-        self.x = x  # the grid gradient reads the input again
-        xf = x.reshape(n, c, h * w)
-        out = array_module(x).zeros((n, c, u.shape[1]), dtype=x.dtype)
-        for idx, wt, _, _ in self.taps:
-            out += wt[:, None, :] * _gather(xf, idx)
-        return out.reshape(n, c, *grid.shape[1:3])
+        idx, weight, self.du, self.dv = _bilinear_taps(u.astype(x.dtype), v.astype(x.dtype), h, w)
+        self.sampling = _interpolation(idx, weight, h * w)
+        self.x_rows = _pixels_last(x)  # (N H W, C): the grid gradient reads the input again
+        return _channels_back(self.sampling @ self.x_rows, n).reshape(n, c, *grid.shape[1:3])
 
     def backward(self, g):
         if is_cupy(g):
             from ..cuda import sample as kernels
             return kernels.grid_sample_backward(g, self.x, self.grid, self.align_corners, *self.needs_input_grad)
-        xp = array_module(g)
-        n, c, h, w = self.x_shape
-        g = g.reshape(n, c, -1)
+        n, c = self.x_shape[:2]
+        g_rows = _pixels_last(g)  # (N P, C)
         dx = dgrid = None
         if self.needs_input_grad[0]:
-            dx = 0
-            for idx, wt, _, _ in self.taps:
-                dx = dx + _scatter(g * wt[:, None, :], idx, h * w)
-            dx = dx.astype(g.dtype, copy=False).reshape(self.x_shape)
+            dx = _channels_back(self.sampling.T @ g_rows, n).reshape(self.x_shape)
         if self.needs_input_grad[1]:
-            xf = self.x.reshape(n, c, h * w)
-            du = dv = 0
-            for idx, _, dwu, dwv in self.taps:
-                gu = (g * _gather(xf, idx)).sum(axis=1)  # sum over channels of G U at this tap
-                du, dv = du + gu * dwu, dv + gu * dwv
-            dgrid = xp.stack([du * self.du_dx, dv * self.dv_dy], axis=-1).reshape(self.grid_shape)
+            s = self.sampling
+            slopes = []
+            for d, scale in ((self.du, self.du_dx), (self.dv, self.dv_dy)):
+                ds = s.__class__((d.reshape(-1), s.indices, s.indptr), shape=s.shape)  # same taps, k' k weights
+                per_channel = ds @ self.x_rows * g_rows  # G dV/du, (N P, C)
+                slopes.append(per_channel @ np.ones(c, g.dtype) * scale)  # its sum over the channels
+            dgrid = np.stack(slopes, axis=-1).astype(g.dtype, copy=False).reshape(self.grid_shape)
         return dx, dgrid
 
 

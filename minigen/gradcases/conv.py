@@ -4,7 +4,8 @@ Both ops are bilinear in (x, w), so central differences are exact up to
 rounding; the cases cover every branch of the GEMM code: unit stride (the
 gather adjoint, including padding wider than the kernel, which crops), larger
 strides (the tap scatter), dilation, groups, 1x1 kernels, odd sizes, batch 1,
-with and without bias, and output_padding.
+with and without bias, and output_padding; and the FFT path of 5x5 and
+larger kernels (functional/conv_fft.py).
 """
 from .. import functional as F
 from . import case, inputs
@@ -82,3 +83,13 @@ def _(rng):
 @case("conv_transpose2d/pad3-crops")
 def _(rng):
     return _transposed(rng, (1, 2, 6, 6), (2, 2, 3, 3), False, padding=3)
+
+
+@case("conv2d/5x5-pad2-fft")
+def _(rng):
+    return _conv(rng, (2, 3, 8, 8), (4, 3, 5, 5), True, padding=2)
+
+
+@case("conv_transpose2d/5x6-fft")
+def _(rng):
+    return _transposed(rng, (1, 3, 7, 6), (3, 2, 5, 6), True, padding=(1, 3))

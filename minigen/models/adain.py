@@ -8,7 +8,12 @@ f is a fixed VGG-19 encoder up to relu4_1 (or relu3_1 when the weights stop
 there), g a decoder that mirrors it: the encoder's convs in reverse order
 with input and output widths swapped, each pooling replaced by nearest x2
 upsampling, 3x3 convs with reflection padding, ReLU after every conv but the
-last, no normalisation. Content-style trade-off (Sec. 7.2):
+last, no normalisation. Its input is first multiplied by a fixed
+``input_scale``: 1/255 for an encoder of the caffe convention, whose input
+map multiplies pixels by 255 (its features, ~300 RMS at relu3_1, would
+otherwise come out of the Kaiming-initialised decoder as pixels ~600 times
+too large, the first steps spent undoing that gain), 1 otherwise.
+Content-style trade-off (Sec. 7.2):
 t = alpha AdaIN(f(c), f(s)) + (1 - alpha) f(c). Style interpolation: t =
 sum_k w_k AdaIN(f(c), f(s_k)) with convex weights w.
 """
@@ -28,8 +33,9 @@ class Decoder(nn.Module):
     for last = relu{b}_1.
     """
 
-    def __init__(self, last="relu4_1", widths=VGG_WIDTHS, depth=19):
+    def __init__(self, last="relu4_1", widths=VGG_WIDTHS, depth=19, input_scale=1.0):
         super().__init__()
+        self.input_scale = float(input_scale)
         names = LAYERS.get(depth, ())
         if last not in names or not last.startswith("relu"):
             raise ValueError(f"Decoder: last must be a relu layer of VGG-{depth}, not {last!r}")
@@ -56,14 +62,15 @@ class Decoder(nn.Module):
         self._pools = sum(spec is None for spec in convs)
 
     def config(self):
-        return {"last": self.last, "widths": list(self.widths), "depth": self.depth}
+        return {"last": self.last, "widths": list(self.widths), "depth": self.depth,
+                "input_scale": self.input_scale}
 
     def size_rule(self):
         """Image sides (encoder input, decoder output) that the encoder's pools divide exactly."""
         return SizeRule(2 ** self._pools, 2 ** self._pools)
 
     def forward(self, t):
-        return self.body(t)
+        return self.body(t if self.input_scale == 1.0 else t * self.input_scale)
 
 
 def adain_target(content_features, style_features, weights=None, alpha=1.0):

@@ -123,6 +123,7 @@ def test_command_refuses_an_image_whose_activations_do_not_fit(tmp_path, monkeyp
     assert not (tmp_path / "out.png").exists()
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 def test_the_command_gives_the_result_of_the_earlier_code(tmp_path, monkeypatch):
     """The golden run of tests/fixtures/golden/make_dip.py, whose intermediate images were --save-every 2."""
     import importlib.util

@@ -41,6 +41,7 @@ def _maker():
     return module
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 @pytest.mark.parametrize("method", ["johnson", "texture-net", "multistyle", "adain"])
 def test_results_equal_the_golden_bit_for_bit(monkeypatch, tmp_path, capsys, method):
     got = _maker().collect(method, str(tmp_path), run=lambda argv: _cli(monkeypatch, argv))

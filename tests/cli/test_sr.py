@@ -45,6 +45,7 @@ def _bytes(path):
         return f.read()
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 @pytest.mark.parametrize("name", ["srcnn", "srcnn-955", "vdsr", "perceptual"])
 def test_golden_outputs_of_the_code_before_the_redesign(cli, tmp_path, name, capsys):
     """tests/fixtures/golden/<model>.npz (made by make_sr.py there): weights, losses and sr's image, exactly."""

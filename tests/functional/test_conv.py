@@ -32,6 +32,8 @@ CONV = [
     ((3, 2, 6, 6), (2, 2, 1, 1), False, dict(stride=2)),
     ((1, 1, 3, 3), (1, 1, 3, 3), True, dict()),  # a single output pixel
     ((2, 2, 9, 7), (2, 2, 2, 3), True, dict(stride=3, padding=(0, 2), dilation=(1, 2))),
+    ((2, 3, 8, 8), (4, 3, 5, 5), True, dict(padding=2)),  # the FFT path (functional/conv_fft.py)
+    ((1, 2, 9, 7), (3, 2, 5, 6), False, dict(padding=(4, 1))),  # FFT, rectangular, uneven padding
 ]
 
 # conv_transpose2d weights are (C_in, C_out/groups, kH, kW).
@@ -46,6 +48,7 @@ TRANSPOSED = [
     ((1, 2, 6, 6), (2, 2, 3, 3), False, dict(padding=3)),  # padding beyond the reach: crops
     ((1, 3, 4, 3), (3, 2, 1, 1), True, dict(stride=2, output_padding=1)),
     ((2, 2, 4, 3), (2, 2, 2, 3), True, dict(stride=2, dilation=(2, 1), padding=(1, 0))),
+    ((2, 3, 6, 6), (3, 4, 5, 5), True, dict(padding=2)),  # the FFT path
 ]
 
 CASES = [("conv2d",) + c for c in CONV] + [("conv_transpose2d",) + c for c in TRANSPOSED]
@@ -116,6 +119,19 @@ def test_matches_reference(index, dtype, device, threads):
         else:
             _close(got, expected, dtype)
 
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=IDS)
+def test_per_image_gemms_match_reference(index, monkeypatch):
+    """The test images are all below PER_IMAGE_MIN_PIXELS (one GEMM per chunk); here every output,
+    however small, takes the per-image GEMMs of larger images."""
+    monkeypatch.setattr(conv_module, "PER_IMAGE_MIN_PIXELS", 1)
+    op, params = CASES[index][0], CASES[index][4]
+    x, w, b, g, (y_ref, grads_ref) = _problem(index)
+    y, grads = _run(op, x, w, b, g, params, "cpu")
+    _close(y, y_ref, np.float64)
+    for given, got, expected in zip((x, w, b), grads, grads_ref):
+        if given is not None:
+            _close(got, expected, np.float64)
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", ["transposed", "reversed", "strided"])

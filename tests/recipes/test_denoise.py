@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pytest
 
 from minigen.data.procedural import shapes
 from minigen.metrics import psnr
@@ -10,6 +11,7 @@ from minigen.recipes.denoise import denoise, train_denoiser
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "golden", "denoise.npz")
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 def test_training_matches_the_golden_run_of_the_earlier_code():
     # made by tests/fixtures/golden/make_dip.py with the code of commit 5ecf307
     golden = np.load(GOLDEN)

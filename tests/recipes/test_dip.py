@@ -170,6 +170,7 @@ def golden_maker():
     return module
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 @pytest.mark.parametrize("name", ["denoise", "inpaint", "sr"])
 def test_each_task_fits_bit_for_bit_as_the_earlier_code(name):
     task, observation, kw = golden_maker().FITS[name]
@@ -182,6 +183,7 @@ def test_each_task_fits_bit_for_bit_as_the_earlier_code(name):
             np.testing.assert_array_equal(np.array(r[k], np.float64), golden[f"{name}/{k}"])
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 def test_a_checkpoint_of_the_earlier_code_resumes_bit_for_bit(tmp_path):
     make, ckpt = golden_maker(), tmp_path / "fit.npz"
     with np.load(os.path.join(GOLDEN, "dip.npz")) as golden:

@@ -12,6 +12,7 @@ import minigen.cli as cli
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "golden")
 
 
+@pytest.mark.usefixtures("gemm_convolutions")
 @pytest.mark.parametrize("method", ["invert", "texture", "style"])
 def test_results_equal_the_golden_bit_for_bit(monkeypatch, tmp_path, method):
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("minigen.cli.style",))

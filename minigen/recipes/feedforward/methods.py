@@ -188,7 +188,9 @@ class AdaIN(Method):
     def config(self, options, n_styles, info, layer, content):
         if info is None:
             return None
-        return {"last": layer, "widths": list(VGG_WIDTHS), "depth": info["depth"]}  # its input: the encoder's output
+        # its input: the encoder's output, scaled back to pixel units (models.adain)
+        return {"last": layer, "widths": list(VGG_WIDTHS), "depth": info["depth"],
+                "input_scale": 1 / 255 if info.get("convention") == "caffe" else 1.0}
 
     def options(self, config):
         return {}
