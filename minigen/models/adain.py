@@ -10,9 +10,9 @@ with input and output widths swapped, each pooling replaced by nearest x2
 upsampling, 3x3 convs with reflection padding, ReLU after every conv but the
 last, no normalisation. Its input is first multiplied by a fixed
 ``input_scale``: 1/255 for an encoder of the caffe convention, whose input
-map multiplies pixels by 255 (its features, ~300 RMS at relu3_1, would
-otherwise come out of the Kaiming-initialised decoder as pixels ~600 times
-too large, the first steps spent undoing that gain), 1 otherwise.
+map multiplies pixels by 255 (its relu3_1 features have an RMS of ~300, which
+a freshly initialised decoder turns into values of RMS ~7, far outside
+[0, 1]: the content loss started at 37 times its target's energy), 1 otherwise.
 Content-style trade-off (Sec. 7.2):
 t = alpha AdaIN(f(c), f(s)) + (1 - alpha) f(c). Style interpolation: t =
 sum_k w_k AdaIN(f(c), f(s_k)) with convex weights w.

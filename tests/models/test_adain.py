@@ -58,3 +58,31 @@ def test_target_moments_trade_off_and_interpolation(rng):
     np.testing.assert_allclose(mix, 0.5 * t + 0.5 * adain_target(fc, s2).data, atol=1e-12)
     with pytest.raises(ValueError, match="one weight per style"):
         adain_target(fc, [s1, s2], [1.0])
+
+
+def test_a_fresh_decoder_for_the_bundled_vgg_starts_at_pixel_scale():
+    """The bundled VGG-19 (caffe convention) reads pixels times 255, so its relu3_1 features have an RMS
+    of about 300. train-style's decoder for it scales its input by 1/255 (models.adain input_scale):
+    a freshly initialised decoder then paints values inside [0, 1]; without the scale they had an RMS
+    of ~7 (the relative content error started at 37 instead of 0.7, and the training stalled)."""
+    from minigen import backend, models
+    from minigen.data.procedural import scenes
+    from minigen.recipes.feedforward.methods import METHODS, feature_net
+    vgg, info = feature_net("bundled")
+    config = METHODS["adain"].config({}, 1, info, "relu3_1", None)
+    assert info["convention"] == "caffe" and config["input_scale"] == pytest.approx(1 / 255)
+    t = vgg(Tensor(scenes(1, 32, seed=0)), ["relu3_1"])["relu3_1"]
+    rms = {}
+    for scale in (config["input_scale"], 1.0):
+        backend.manual_seed(0)
+        decoder = models.build("adain-decoder", dict(config, input_scale=scale))
+        rms[scale] = float(np.sqrt((decoder(t).data ** 2).mean()))
+    assert rms[config["input_scale"]] < 0.5 and rms[1.0] > 3, rms
+
+
+def test_the_input_scale_multiplies_the_decoders_input():
+    a, b = Decoder("relu2_1", widths=(2, 3, 4, 5, 5), input_scale=0.25), Decoder("relu2_1", widths=(2, 3, 4, 5, 5))
+    b.load_state_dict(a.state_dict())
+    t = np.random.default_rng(0).standard_normal((1, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(a(Tensor(t)).data, b(Tensor(t * 0.25)).data, rtol=1e-6)
+    assert a.config()["input_scale"] == 0.25 and Decoder("relu2_1").config()["input_scale"] == 1.0
