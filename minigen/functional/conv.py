@@ -67,7 +67,11 @@ from ..tensor import Function
 from . import conv_fft
 from ._args import int_arg, int_pair
 
-COLUMN_LIMIT_BYTES = 512 * 2**20
+# Column buffers on the CPU: a batch whose columns exceed this goes in chunks (the per-image GEMMs are the
+# same; a chunk of a 28x28 batch is still several images), which kept the U-Net step of benchmarks/steps.py
+# at 1.2x PyTorch's peak memory instead of 1.9x. On the GPU, larger chunks make fewer, larger cuBLAS calls.
+COLUMN_LIMIT_BYTES = 32 * 2**20
+GPU_COLUMN_LIMIT_BYTES = 512 * 2**20
 PER_IMAGE_MIN_PIXELS = 128  # smaller outputs: one GEMM per chunk (per-image products of < 128 columns are slow)
 GATHER_MAX_GROWTH = 2  # a unit-stride adjoint onto an image over twice gy's pixels scatters (see _adjoint)
 
@@ -188,7 +192,7 @@ def _gather_gemm(x, geom, out_hw, weight=None, grad=None):
         return None, None
     if is_cupy(x):  # the im2col kernel of kernels/conv.cu
         from ..cuda import conv as kernels
-        return kernels.gather_gemm(x, geom, out_hw, weight, grad, COLUMN_LIMIT_BYTES)
+        return kernels.gather_gemm(x, geom, out_hw, weight, grad, GPU_COLUMN_LIMIT_BYTES)
     if conv_fft.suits(geom, x.shape[2:], out_hw):
         return conv_fft.correlate(x, geom, out_hw, weight, grad)
     xp = array_module(x)
@@ -262,7 +266,7 @@ def _adjoint(gy, geom, in_hw, weight=None, x=None):
     dx = corr^T(gy) onto size in_hw (when weight is given) and dw (when x is given)."""
     if is_cupy(gy):  # the col2im kernel of kernels/conv.cu at every stride
         from ..cuda import conv as kernels
-        return kernels.adjoint(gy, geom, in_hw, weight, x, COLUMN_LIMIT_BYTES)
+        return kernels.adjoint(gy, geom, in_hw, weight, x, GPU_COLUMN_LIMIT_BYTES)
     if conv_fft.suits(geom, in_hw, gy.shape[2:]):
         return conv_fft.adjoint(gy, geom, in_hw, weight, x)
     # At unit stride the adjoint is itself a correlation, a gather over C_out kH kW column rows;

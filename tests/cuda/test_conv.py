@@ -134,7 +134,7 @@ def test_batch_chunking(index, monkeypatch):
     op, params, x, w, b, g = _problem(index, batch=5)
     whole = _run(op, params, [x, w, b], g, "cuda")
     for limit in (1, 3 * 2**10):
-        monkeypatch.setattr(conv_module, "COLUMN_LIMIT_BYTES", limit)
+        monkeypatch.setattr(conv_module, "GPU_COLUMN_LIMIT_BYTES", limit)
         chunked = _run(op, params, [x, w, b], g, "cuda")
         np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12, atol=1e-12)
         for got, expected in zip(chunked[1], whole[1]):
