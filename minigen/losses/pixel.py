@@ -110,7 +110,9 @@ def cross_entropy(logits, target, reduction="mean"):
         raise ValueError(f"cross_entropy: target shape {host.shape} should be {want} for logits {logits.shape}")
     if host.size and (host.min() < 0 or host.max() >= c):
         raise ValueError(f"cross_entropy: target classes must lie in [0, {c}), got {host.min()}..{host.max()}")
-    # A one-hot mask picks z_{n, t_n}: an elementwise product, no scatter in backward.
-    onehot = np.moveaxis(np.eye(c, dtype=logits.dtype)[host], -1, 1)
+    # A one-hot mask picks z_{n, t_n}: an elementwise product, no scatter in backward. Laid out as the
+    # logits (a moved axis of eye(c)[t] would make that product and its backward strided passes).
+    onehot = np.zeros(logits.shape, logits.dtype)
+    np.put_along_axis(onehot, host[:, None], 1, axis=1)
     picked = F.sum(logits * Tensor(to_device(onehot, logits.device)), axis=1)
     return _reduce(F.logsumexp(logits, axis=1) - picked, reduction, "cross_entropy")
