@@ -21,6 +21,7 @@ from common import numpy_and_torch  # noqa: E402
 GROUPS = (  # (label, path fragments), the first match wins
     ("conv: FFT path", ("conv_fft.py", "scipy/fft")),
     ("conv: im2col, GEMMs, col2im", ("functional/conv.py",)),
+    ("matrix products (linear layers)", ("functional/matmul.py",)),
     ("norms", ("functional/norm.py",)),
     ("activations", ("functional/activation.py",)),
     ("sampling, pooling, resizing", ("functional/sample.py", "functional/pool.py")),
