@@ -95,7 +95,7 @@ def register(subparsers):
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument("--model", required=True, metavar="CKPT",
                    help="checkpoint written by `minigen train-style`, or a bundled network: johnson (The Starry "
-                        "Night) or multistyle (two styles)")
+                        "Night), multistyle (two styles) or adain (any style: give --styles)")
     p.add_argument("--size", type=positive_int, metavar="N", help="resize inputs so the longer side is N")
     p.add_argument("--style-size", type=positive_int, metavar="N",
                    help="adain: resize style images so the longer side is N")
@@ -299,8 +299,9 @@ def cmd_sample(args):
 
 def demo_section(gallery, device, seed, quick):
     """The feed-forward networks bundled with minigen on unseen procedural scenes: Johnson et al.'s network
-    for one style, the two-style conditional-instance-norm network with its morph strip, and textures from
-    the texture network; each a single forward pass."""
+    for one style, the two-style conditional-instance-norm network with its morph strip, textures from
+    the texture network and the AdaIN decoder with unseen styles and its alpha strip; each a single
+    forward pass."""
     import time
 
     import numpy as np
@@ -332,7 +333,9 @@ def demo_section(gallery, device, seed, quick):
                     f"image here). Johnson et al. 2016: a transform net for one style ({zoo.style_name(johnson.config['styles'][0])}). "
                     f"Dumoulin et al. 2017: one net with conditional instance norm for two styles ({names[0]}, "
                     f"{names[1]}); mixing the two (gamma, beta) rows morphs one style into the other. Ulyanov et "
-                    f"al. 2016: a texture network ({texture_source}) draws new textures of any size from noise.")
+                    f"al. 2016: a texture network ({texture_source}) draws new textures of any size from noise. "
+                    f"Huang & Belongie 2017: one AdaIN decoder renders the content in the feature statistics of any "
+                    f"style image.")
     gallery.image("ff_johnson.png", image_grid(np.concatenate([test, chw(stylised)]), ncol=3),
                   f"the scenes (top) and Johnson et al.'s network for {zoo.style_name(johnson.config['styles'][0])} (bottom)")
     gallery.image("ff_multistyle.png", image_grid(np.concatenate([chw(per_style[0]), chw(per_style[1])]), ncol=3),
@@ -342,5 +345,20 @@ def demo_section(gallery, device, seed, quick):
                   ", ".join(f"({1 - a:.2g}, {a:.2g})" for a in weights))
     gallery.image("ff_texture.png", image_grid(textures, ncol=3),
                   f"texture network ({texture_source}): three samples from fresh noise")
+    # AdaIN: one decoder, any style image, none of them seen in training (the demo has no paintings)
+    from ..data.procedural import texture
+    adain = Stylizer(zoo.path("adain"), device)
+    styles = [stylised[2], textures[0].transpose(1, 2, 0), texture("waves", size, seed=seed).transpose(1, 2, 0)]
+    transferred = [adain(images[0], 1.0, [1.0], [s]) for s in styles]
+    alphas = np.linspace(0, 1, 5)
+    strip = [adain(images[1], a, [1.0], [styles[2]]) for a in alphas]
+    gallery.image("ff_adain.png", image_grid(np.concatenate([chw(styles), chw(transferred)]), ncol=3),
+                  "Huang & Belongie 2017, one AdaIN decoder for any style: style images it never saw (top: "
+                  "the Johnson net's Starry Night scene, a texture-net sample, procedural waves) and the first "
+                  "scene in each (bottom)")
+    gallery.image("ff_adain_alpha.png", image_grid(chw(strip), ncol=5),
+                  "AdaIN's content-style trade-off, the second scene in the waves: alpha = " +
+                  ", ".join(f"{a:.2g}" for a in alphas) + " (alpha 0 is the decoder's reconstruction of the "
+                  "scene: after a CPU hour of training it keeps the layout, not the colours)")
 
 

@@ -11,6 +11,8 @@ command that reproduces each.
     johnson_starry_night.safetensors, multistyle.safetensors, texture_net.safetensors
                               feed-forward stylisation and a texture generator, float16
                               (``minigen stylize --model johnson``, ``sample-texture --model texture-net``)
+    adain_decoder.safetensors an AdaIN decoder (relu3_1 of the bundled VGG-19), float16: any style image
+                              (``minigen stylize --model adain --styles painting.jpg``)
     vgg19_uint8.safetensors   the ImageNet VGG-19 convolutions (Simonyan & Zisserman 2015), uint8 with a
                               scale and min per tensor: the default feature network (``models.vgg.load_vgg``)
 """
@@ -21,8 +23,9 @@ from ..errors import MinigenError
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 FILES = {"lenet5": "lenet5.safetensors", "vdsr": "vdsr.safetensors", "srcnn": "srcnn_x3.safetensors",
          "perceptual": "perceptual_x4.safetensors", "johnson": "johnson_starry_night.safetensors",
-         "multistyle": "multistyle.safetensors", "texture-net": "texture_net.safetensors"}
-STYLE_NETS = ("johnson", "multistyle", "texture-net")  # the train-style networks among them
+         "multistyle": "multistyle.safetensors", "texture-net": "texture_net.safetensors",
+         "adain": "adain_decoder.safetensors"}
+STYLE_NETS = ("johnson", "multistyle", "texture-net", "adain")  # the train-style networks among them
 VGG19 = "vgg19_uint8.safetensors"  # weights of a feature network, not a checkpoint: read by models.vgg
 
 

@@ -17,7 +17,7 @@ import pytest
 
 import minigen.cli as cli
 from minigen.data.images import load_image, rgb_to_ycbcr, save_image
-from minigen.data.procedural import shapes
+from minigen.data.procedural import scenes, shapes
 from minigen.io import checkpoint
 from minigen.models.vgg import VGG, save_vgg
 from minigen.recipes.optimize import resize
@@ -264,15 +264,36 @@ def test_a_signal_saves_and_exits_with_one_line(world, tmp_path, sig):
 
 
 def test_demo_section_runs_the_bundled_networks(tmp_path):
-    """The gallery's feed-forward section: Johnson's network, the two styles and the morph, textures; the
-    stylised scenes differ from the scenes, and the two styles from each other."""
+    """The gallery's feed-forward section: Johnson's network, the two styles and the morph, textures, AdaIN
+    with three styles and its alpha strip; the two CIN styles differ from each other, and each AdaIN result
+    has moved towards its style's feature statistics."""
     from minigen.cli.feedforward import demo_section
     from minigen.report.gallery import Gallery
     gallery = Gallery(str(tmp_path))
     demo_section(gallery, "cpu", 0, quick=True)
     (section,) = gallery.sections
     files = {f for f, _ in section["items"]}
-    assert files == {"ff_johnson.png", "ff_multistyle.png", "ff_morph.png", "ff_texture.png"}
+    assert files == {"ff_johnson.png", "ff_multistyle.png", "ff_morph.png", "ff_texture.png", "ff_adain.png",
+                     "ff_adain_alpha.png"}
     grid = load_image(str(tmp_path / "ff_multistyle.png"))
     top, bottom = grid[: grid.shape[0] // 2], grid[grid.shape[0] // 2:]
     assert np.abs(top.mean(axis=(0, 1)) - bottom.mean(axis=(0, 1))).max() > 0.03  # two styles, two palettes
+    # AdaIN: the decoded image's VGG feature statistics (what its style loss matches: per-channel mean and
+    # standard deviation at relu1_1..relu3_1) are nearer each style's than the scene's were
+    from minigen.recipes.feedforward.methods import feature_net
+    from minigen.tensor import Tensor
+    vgg, _ = feature_net("bundled")
+    layers = ["relu1_1", "relu2_1", "relu3_1"]
+
+    def moments(img):
+        f = vgg(Tensor(np.ascontiguousarray(img.transpose(2, 0, 1)[None], np.float32)), layers)
+        return np.concatenate([np.concatenate([v.data.mean(axis=(2, 3)), v.data.std(axis=(2, 3))], 1)[0]
+                               for v in f.values()])
+    grid = load_image(str(tmp_path / "ff_adain.png"))  # styles on top, the first scene in each below
+    h, w = grid.shape[0] // 2, grid.shape[1] // 3
+    tile = lambda r, k: grid[r * h + 2:(r + 1) * h - 2, k * w + 2:(k + 1) * w - 2]  # noqa: E731 (no frame)
+    scene = moments(scenes(3, 96, seed=20_000)[0].transpose(1, 2, 0)[2:-2, 2:-2])  # quick: 96 px
+    for k in range(3):  # the bundled decoder: 0.59, 0.60, 0.83 of the scene's distance (an unstylised
+        # reconstruction would stay near 1)
+        style = moments(tile(0, k))
+        assert np.linalg.norm(moments(tile(1, k)) - style) < 0.9 * np.linalg.norm(scene - style), k

@@ -18,7 +18,7 @@ def test_every_bundled_file_is_there_and_all_of_them_fit_the_budget():
     assert sum(sizes.values()) < 8e6, sizes
 
 
-@pytest.mark.parametrize("name", ["vdsr", "srcnn", "perceptual", "johnson", "multistyle", "texture-net"])
+@pytest.mark.parametrize("name", ["vdsr", "srcnn", "perceptual", "johnson", "multistyle", "texture-net", "adain"])
 def test_the_trained_generators_rebuild_from_float16_files(name):
     net, ckpt = zoo.load_network(name)
     assert not ckpt.optimizers and not ckpt.ema and ckpt.extra["exported"] == {"float16": True}
