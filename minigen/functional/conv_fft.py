@@ -30,9 +30,14 @@ take this path (``suits``); the transforms run in scipy.fft with one worker per
 CPU thread, deterministic for a fixed thread count.
 """
 import numpy as np
-import scipy.fft
 
 from ..backend import cpu_threads
+
+
+def _fft():
+    """scipy.fft, imported on first use (it adds a good part to minigen's import time)."""
+    import scipy.fft
+    return scipy.fft
 
 MIN_TAPS = 25  # 5x5 kernels and up: for 3x3 the transforms cost more than the taps they save
 
@@ -55,7 +60,7 @@ def _size(geom, out_hw, in_hw):
     sizes = []
     for o, k, pad, n in zip(out_hw, geom.kernel, geom.padding, in_hw):
         stored = min(n, o + k - 1 - pad)
-        sizes.append((scipy.fft.next_fast_len(max(o + k - 1 - pad, pad + stored, k), real=True), stored))
+        sizes.append((_fft().next_fast_len(max(o + k - 1 - pad, pad + stored, k), real=True), stored))
     (lh, sh), (lw, sw) = sizes
     return lh, lw, sh, sw
 
@@ -64,13 +69,13 @@ def _spectrum(a, shape):
     """(N, C, h, w) real -> (F, N, C) complex: the 2-D real DFT of each plane on the torus, frequency-major."""
     n, c = a.shape[:2]
     planes = np.moveaxis(a, (0, 1), (2, 3))  # (h, w, N, C), a view
-    return scipy.fft.rfftn(planes, s=shape, axes=(0, 1), workers=cpu_threads()).reshape(-1, n, c)
+    return _fft().rfftn(planes, s=shape, axes=(0, 1), workers=cpu_threads()).reshape(-1, n, c)
 
 
 def _planes(spec, shape, rows, cols, dtype):
     """(F, N, C) complex -> (N, C, rows, cols) real: the inverse DFT, cropped to rows x cols, NCHW."""
     n, c = spec.shape[1:]
-    full = scipy.fft.irfftn(spec.reshape(shape[0], shape[1] // 2 + 1, n, c), s=shape, axes=(0, 1),
+    full = _fft().irfftn(spec.reshape(shape[0], shape[1] // 2 + 1, n, c), s=shape, axes=(0, 1),
                             workers=cpu_threads())
     return np.ascontiguousarray(np.moveaxis(full[:rows, :cols], (2, 3), (0, 1)), dtype=dtype)
 
@@ -82,7 +87,7 @@ def _kernel_spectrum(w, geom, shape):
     rolled[:kh, :kw] = w.transpose(2, 3, 0, 1)  # (kH, kW, O, C)
     rolled = np.roll(rolled, (-top, -left), axis=(0, 1))
     o, c = w.shape[:2]
-    return scipy.fft.rfftn(rolled, axes=(0, 1), workers=cpu_threads()).reshape(-1, o, c).transpose(0, 2, 1)
+    return _fft().rfftn(rolled, axes=(0, 1), workers=cpu_threads()).reshape(-1, o, c).transpose(0, 2, 1)
 
 
 def _weight_grad(spec_g, spec_x, geom, shape, dtype):
@@ -90,7 +95,7 @@ def _weight_grad(spec_g, spec_x, geom, shape, dtype):
     (top, left), (kh, kw) = geom.padding, geom.kernel
     cross = np.matmul(spec_g.conj().transpose(0, 2, 1), spec_x)  # (F, O, C)
     o, c = cross.shape[1:]
-    full = scipy.fft.irfftn(cross.reshape(shape[0], shape[1] // 2 + 1, o, c), s=shape, axes=(0, 1),
+    full = _fft().irfftn(cross.reshape(shape[0], shape[1] // 2 + 1, o, c), s=shape, axes=(0, 1),
                             workers=cpu_threads())
     taps = np.roll(full, (top, left), axis=(0, 1))[:kh, :kw]  # dw[p] = dw'[(p - top) mod L]
     return np.ascontiguousarray(taps.transpose(2, 3, 0, 1), dtype=dtype)
