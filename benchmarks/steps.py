@@ -370,8 +370,9 @@ def main():
     for r in rows:
         if r["gemm_flops"]:
             rate = r["gemm_flops"] / r["minigen_ms"] / 1e6
+            sgemm = info["sgemm_gflops"]
             print(f"{r['step']}: convs {r['gemm_flops'] / 1e9:.2f} GFLOP per step done directly; "
-                  f"minigen {rate:.1f} GFLOP/s ({100 * rate / info['sgemm_gflops']:.0f} % of sgemm {info['sgemm_gflops']:.1f})"
+                  f"minigen {rate:.1f} GFLOP/s ({100 * rate / sgemm:.0f} % of sgemm {sgemm:.1f})"
                   + (f", torch {r['gemm_flops'] / r['torch_ms'] / 1e6:.1f} GFLOP/s" if torch else ""))
     if args.json:
         os.makedirs(args.json, exist_ok=True)

@@ -39,6 +39,7 @@ def _fft():
     import scipy.fft
     return scipy.fft
 
+
 MIN_TAPS = 25  # 5x5 kernels and up: for 3x3 the transforms cost more than the taps they save
 
 
@@ -72,12 +73,16 @@ def _spectrum(a, shape):
     return _fft().rfftn(planes, s=shape, axes=(0, 1), workers=cpu_threads()).reshape(-1, n, c)
 
 
+def _inverse(spec, shape):
+    """(F, A, B) complex -> (L_rows, L_cols, A, B) real: the inverse DFT of each (a, b) on the torus."""
+    a, b = spec.shape[1:]
+    return _fft().irfftn(spec.reshape(shape[0], shape[1] // 2 + 1, a, b), s=shape, axes=(0, 1),
+                         workers=cpu_threads())
+
+
 def _planes(spec, shape, rows, cols, dtype):
     """(F, N, C) complex -> (N, C, rows, cols) real: the inverse DFT, cropped to rows x cols, NCHW."""
-    n, c = spec.shape[1:]
-    full = _fft().irfftn(spec.reshape(shape[0], shape[1] // 2 + 1, n, c), s=shape, axes=(0, 1),
-                            workers=cpu_threads())
-    return np.ascontiguousarray(np.moveaxis(full[:rows, :cols], (2, 3), (0, 1)), dtype=dtype)
+    return np.ascontiguousarray(np.moveaxis(_inverse(spec, shape)[:rows, :cols], (2, 3), (0, 1)), dtype=dtype)
 
 
 def _kernel_spectrum(w, geom, shape):
@@ -94,10 +99,7 @@ def _weight_grad(spec_g, spec_x, geom, shape, dtype):
     """dw (O, C, kH, kW) from the spectra of the output gradient (F, N, O) and of x (F, N, C)."""
     (top, left), (kh, kw) = geom.padding, geom.kernel
     cross = np.matmul(spec_g.conj().transpose(0, 2, 1), spec_x)  # (F, O, C)
-    o, c = cross.shape[1:]
-    full = _fft().irfftn(cross.reshape(shape[0], shape[1] // 2 + 1, o, c), s=shape, axes=(0, 1),
-                            workers=cpu_threads())
-    taps = np.roll(full, (top, left), axis=(0, 1))[:kh, :kw]  # dw[p] = dw'[(p - top) mod L]
+    taps = np.roll(_inverse(cross, shape), (top, left), axis=(0, 1))[:kh, :kw]  # dw[p] = dw'[(p - top) mod L]
     return np.ascontiguousarray(taps.transpose(2, 3, 0, 1), dtype=dtype)
 
 

@@ -17,7 +17,7 @@ import operator
 
 import numpy as np
 
-from ..backend import array_module, device_of, is_cupy, to_device
+from ..backend import device_of, is_cupy, to_device
 from ..tensor import Function
 from ._args import int_pair
 
