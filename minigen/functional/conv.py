@@ -41,8 +41,10 @@ no col2im pass; one gather of dy then serves both dx and dw. (Where C_out >
 
 Column buffers are laid out (groups, Cg kH kW, N H_out W_out): dW is one GEMM
 per group with the batch folded into its long inner dimension, Y one GEMM per
-image and group written straight into the NCHW output (for outputs under
-PER_IMAGE_MIN_PIXELS pixels, one GEMM per group and a copy into NCHW). The batch is processed
+image and group written straight into the NCHW output (below PER_IMAGE_MIN_PIXELS
+output pixels, one GEMM per group and a copy into NCHW). Unit-stride kernels of
+5x5 and up take the FFT instead where it is cheaper (conv_fft.py, on NumPy
+arrays; the rule is conv_fft.suits). The batch is processed
 in chunks so that no column buffer exceeds COLUMN_LIMIT_BYTES (a single image
 always goes in one piece). Scratch arrays (columns, the padded image, the
 col2im phases) live in a per-thread workspace reused from call to call and
