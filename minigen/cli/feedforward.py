@@ -307,7 +307,7 @@ def demo_section(gallery, device, seed, quick):
     import numpy as np
 
     from .. import zoo
-    from ..data.procedural import scenes
+    from ..data.procedural import scenes, texture
     from ..recipes.feedforward import Stylizer, sample_textures
     from ..report import image_grid
 
@@ -346,7 +346,6 @@ def demo_section(gallery, device, seed, quick):
     gallery.image("ff_texture.png", image_grid(textures, ncol=3),
                   f"texture network ({texture_source}): three samples from fresh noise")
     # AdaIN: one decoder, any style image, none of them seen in training (the demo has no paintings)
-    from ..data.procedural import texture
     adain = Stylizer(zoo.path("adain"), device)
     styles = [stylised[2], textures[0].transpose(1, 2, 0), texture("waves", size, seed=seed).transpose(1, 2, 0)]
     transferred = [adain(images[0], 1.0, [1.0], [s]) for s in styles]

@@ -177,6 +177,12 @@ def energy(a, axis=None):
     return float((h * h).sum()) if axis is None else (h * h).sum(axis=axis)
 
 
+def inverse_mean_square(a):
+    """1 / (the mean square of a), a floor of 1e-30 under the mean: the factor that makes a squared-error
+    term against the target ``a`` a relative error (the content and feature terms of train-style, train-sr)."""
+    return 1.0 / max(energy(a) / a.size, 1e-30)
+
+
 def perceptual_objective(vgg, content=None, style=None, content_weight=1.0, style_weight=1.0, tv_weight=0.0,
                          content_fn=L.content_loss, style_weights=None, normalize="none"):
     """objective(x) = content_weight L_content(x) + style_weight L_style(x) + tv_weight TV(x).

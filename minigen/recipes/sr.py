@@ -30,7 +30,7 @@ from ..models.srcnn import VARIANTS as SRCNN_VARIANTS, SRCNN
 from ..models.vdsr import VDSR
 from ..tensor import Tensor, no_grad
 from ..training.loop import RunState, fit, step_rng
-from .optimize import energy
+from .optimize import inverse_mean_square
 
 KIND = "train-sr"
 SCALES = range(2, 9)
@@ -170,7 +170,7 @@ def make_step(model, optimizer, data, settings, device="cpu", vgg=None):
         if feature:
             with no_grad():
                 target = vgg(y, ["relu2_2"])["relu2_2"]
-            scale = 1.0 / max(energy(target.data) / target.size, 1e-30) if relative else 1.0
+            scale = inverse_mean_square(target.data) if relative else 1.0
             terms = {"feature": scale * losses.feature_loss(vgg(out, ["relu2_2"])["relu2_2"], target), "mse": mse}
             loss = terms["feature"]
         else:

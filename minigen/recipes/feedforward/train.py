@@ -44,7 +44,7 @@ from ...models.vgg import LAYERS
 from ...tensor import no_grad
 from ...training import memory
 from ...training.loop import RunState, fit, step_rng
-from ..optimize import energy
+from ..optimize import energy, inverse_mean_square
 from ..vgg_layers import check_layers
 from .data import ContentSource, check_styles, image_files, parse_style, style_batch, style_files, to_tensor
 from .methods import DEFAULT_WEIGHTS, activation_bytes, feature_net, method as find_method, net_options, vgg_bytes
@@ -77,7 +77,7 @@ def _perceptual(run):
         if x is not None:
             with no_grad():
                 fx = run.features(x, [run.content_layer])[run.content_layer]
-            scale = 1.0 / max(energy(fx.data) / fx.size, 1e-30) if relative else 1.0
+            scale = inverse_mean_square(fx.data) if relative else 1.0
             out["content"] = run.weights["content"] * scale * losses.feature_loss(fy[run.content_layer], fx)
         out["tv"] = run.weights["tv"] * losses.total_variation(y, reduction="mean")
         return out
@@ -99,7 +99,7 @@ def _adain(run):
             t = F.adain(fc, fs[c])
         content_scale, layer_weights = 1.0, None
         if run.normalize == "target":  # each term over its target's energy: the mean square of t, and of
-            content_scale = 1.0 / max(energy(t.data) / t.size, 1e-30)  # the style's moments
+            content_scale = inverse_mean_square(t.data)  # the style's moments
             layer_weights = {k: 1.0 / max(_moment_energy(fs[k].data), 1e-30) for k in run.style_layers}
         fg = run.features(run.net(t), run.style_layers)
         return {"content": content_scale * losses.feature_loss(fg[c], t),
@@ -177,8 +177,8 @@ def train_style(method, styles, content="procedural", steps=200, batch=4, crop=6
     styles: image files, folders of them, or 'procedural[:KIND[:SEED]]' specs (AdaIN: its training
     styles). content: a folder or 'procedural' (texture-net: None for a pure texture generator).
     normalize: 'target' (each loss term a relative error; the module docstring) or 'none' (the papers'
-    sums); weights: overrides of DEFAULT_WEIGHTS[normalize]; lr: Adam's (None: the method's, ``Method.lr``). net: the network options (``net_options``: norm, channels,
-    residual, padded, scales). vgg: a weight file, None, or the VGG info of a run (``feature_net``);
+    sums); weights: overrides of DEFAULT_WEIGHTS[normalize]; lr: Adam's (None: the method's, ``Method.lr``).
+    net: the network options (``net_options``: norm, channels, residual, padded, scales). vgg: a weight file, None, or the VGG info of a run (``feature_net``);
     vgg_net: an already loaded (vgg, info) pair (tests and the demo reuse one). out, save_every,
     resume, log_every, time_limit: as ``training.fit``; max_memory: GiB (``training.memory.check``).
     Everything ``check_plan`` refuses is refused before the VGG is loaded.
